@@ -1,0 +1,112 @@
+import * as pulumi from "@pulumi/pulumi";
+import * as random from "@pulumi/random";
+import * as path from "path";
+import { InstallerContents } from "../config/installer";
+import { CephConfig, MysqlConfig, NodeConfig, RedisConfig } from "../config/types";
+import { externalHost } from "../render/harborConfig";
+import { CephMount } from "./cephMount";
+import { nodeConnection } from "./connection";
+import { ExternalMySQL } from "./externalMysql";
+import { HarborNode } from "./harborNode";
+import { RedisSession } from "./redisSession";
+import { SharedTokenKeys } from "./sharedTokenKeys";
+
+export interface HarborClusterArgs {
+    domain: pulumi.Input<string>;
+    port: number;
+    harborVersion: pulumi.Input<string>;
+    installer: pulumi.Input<InstallerContents>;
+    installDir: pulumi.Input<string>;
+    /** One HarborNode (and CephMount) per entry; at least two. */
+    nodes: NodeConfig[];
+    sshPrivateKey: pulumi.Input<string>;
+    ceph: pulumi.Input<CephConfig>;
+    cephSecret: pulumi.Input<string>;
+    /** Plain: whether an admin credential is given decides which resources exist. */
+    mysql: MysqlConfig;
+    mysqlPassword?: pulumi.Input<string>;
+    mysqlAdminPassword?: pulumi.Input<string>;
+    /** registry.sql content, with mysql.adminUser. */
+    mysqlSchemaSql?: pulumi.Input<string>;
+    redis: pulumi.Input<RedisConfig>;
+    redisPassword?: pulumi.Input<string>;
+    /** Harbor's initial admin password; generated when absent. */
+    adminPassword?: pulumi.Input<string>;
+    tokenKeyRotation: pulumi.Input<string>;
+}
+
+/** The seed's design 1: N full Harbor nodes on shared CephFS, external MySQL and Redis, one keypair. */
+export class HarborCluster extends pulumi.ComponentResource {
+    public readonly url: pulumi.Output<string>;
+    public readonly nodeStatus: pulumi.Output<Record<string, string>>;
+    public readonly tokenCertFingerprint: pulumi.Output<string>;
+    public readonly tokenCertificatePem: pulumi.Output<string>;
+    public readonly adminPassword: pulumi.Output<string>;
+
+    constructor(name: string, args: HarborClusterArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("harbor-ha:index:HarborCluster", name, {}, opts);
+        if (args.nodes.length < 2) throw new Error(`${name}: an HA cluster needs at least 2 nodes`);
+        const child = { parent: this };
+        const ceph = pulumi.output(args.ceph);
+        const mysql = args.mysql;
+        const redisCfg = pulumi.output(args.redis);
+        const dataPath = ceph.apply(c => path.posix.join(c.mountPoint, "data"));
+
+        const keys = new SharedTokenKeys(`${name}-token-keys`, { commonName: args.domain, rotation: args.tokenKeyRotation }, child);
+        const secretKey = new random.RandomPassword(`${name}-secretkey`, { length: 16, special: false }, child).result;
+        this.adminPassword = pulumi.secret(args.adminPassword ?? new random.RandomPassword(`${name}-admin-password`, {
+            length: 24, special: false, minUpper: 2, minLower: 2, minNumeric: 2,
+        }, child).result);
+
+        const targets = args.nodes.map(n => ({ name: n.name, connection: nodeConnection(n, args.sshPrivateKey) }));
+        const mounts = args.nodes.map((n, i) => new CephMount(`${name}-${n.name}-cephfs`, {
+            connection: targets[i].connection,
+            monitors: ceph.monitors, path: ceph.path, mountPoint: ceph.mountPoint, user: ceph.user, client: ceph.client,
+            dataPath,
+            secret: args.cephSecret,
+        }, child));
+        const db = new ExternalMySQL(`${name}-mysql`, {
+            host: mysql.host, port: mysql.port, database: mysql.database, user: mysql.user,
+            password: args.mysqlPassword,
+            adminUser: mysql.adminUser,
+            adminPassword: args.mysqlAdminPassword,
+            schemaSql: args.mysqlSchemaSql,
+            nodes: targets,
+        }, child);
+        const redis = new RedisSession(`${name}-redis`, {
+            host: redisCfg.host, port: redisCfg.port, password: args.redisPassword,
+            dbIndex: redisCfg.dbIndex, poolSize: redisCfg.poolSize,
+            nodes: targets,
+        }, child);
+
+        // Nodes proceed in parallel, each after its own mount and the shared services.
+        const nodes = args.nodes.map((n, i) => new HarborNode(`${name}-${n.name}`, {
+            nodeName: n.name,
+            connection: targets[i].connection,
+            harborVersion: args.harborVersion,
+            installer: args.installer,
+            installDir: args.installDir,
+            mountPoint: ceph.mountPoint,
+            dataPath: mounts[i].dataPath,
+            domain: args.domain,
+            port: args.port,
+            mysqlHost: db.host, mysqlPort: db.port, mysqlDatabase: db.database, mysqlUser: db.user, mysqlPassword: db.password,
+            redisUrl: redis.url,
+            adminPassword: this.adminPassword,
+            tokenPrivateKeyPem: keys.privateKeyPem,
+            tokenCertificatePem: keys.certificatePem,
+            secretKey,
+            after: [db.ready, redis.ready],
+        }, child));
+
+        this.url = pulumi.output(args.domain).apply(domain => `http://${externalHost({ domain, port: args.port, protocol: "http" })}`);
+        this.nodeStatus = pulumi.all(nodes.map(n => n.status)).apply(statuses =>
+            Object.fromEntries(args.nodes.map((n, i) => [n.name, statuses[i]])));
+        this.tokenCertFingerprint = keys.fingerprintSha256;
+        this.tokenCertificatePem = keys.certificatePem;
+        this.registerOutputs({
+            url: this.url, nodeStatus: this.nodeStatus, tokenCertFingerprint: this.tokenCertFingerprint,
+            tokenCertificatePem: this.tokenCertificatePem, adminPassword: this.adminPassword,
+        });
+    }
+}

@@ -1,0 +1,50 @@
+// Reads the stack config, validates all of it at once, and hands secrets on only as secret Outputs.
+import * as fs from "fs";
+import * as pulumi from "@pulumi/pulumi";
+import { project, RawConfig, SecretInput, validateConfig } from "./validate";
+import { ClusterConfig, SecretKey, secretKeys } from "./types";
+
+export const plainKeys = [
+    "domain", "port", "harborVersion", "installer", "installDir", "nodes", "ceph", "mysql", "redis", "tokenKeyRotation",
+] as const;
+
+export type Secrets = { [K in SecretKey]?: pulumi.Output<string> };
+
+// The SDK records which keys the stack file holds encrypted but exports the check only internally;
+// the CLI also rejects plain values for keys declared secret in Pulumi.yaml.
+const isConfigSecret: (key: string) => boolean =
+    (pulumi.runtime as unknown as { isConfigSecret?: (k: string) => boolean }).isConfigSecret ?? (() => true);
+
+function parseValue(text: string | undefined): unknown {
+    if (text === undefined) return undefined;
+    const t = text.trim();
+    if (t.startsWith("{") || t.startsWith("[") || /^\d+$/.test(t)) {
+        try {
+            return JSON.parse(t);
+        } catch {
+            return text;
+        }
+    }
+    return text;
+}
+
+export function readRawConfig(cfg = new pulumi.Config(project)): RawConfig {
+    const values: Record<string, unknown> = {};
+    for (const k of plainKeys) values[k] = parseValue(cfg.get(k));
+    const secrets: Partial<Record<SecretKey, SecretInput>> = {};
+    for (const k of secretKeys) {
+        // Read in plain only to check its shape; it leaves this function as a secret Output.
+        const value = cfg.get(k);
+        if (value) secrets[k] = { value, storedAsSecret: isConfigSecret(`${project}:${k}`) };
+    }
+    return { values, secrets, fileExists: p => fs.existsSync(p) };
+}
+
+export function loadConfig(): { config: ClusterConfig; secrets: Secrets } {
+    const cfg = new pulumi.Config(project);
+    const config = validateConfig(readRawConfig(cfg));
+    const secrets: Secrets = {};
+    // Optional secrets default to "" in Pulumi.yaml: empty means "not given".
+    for (const k of secretKeys) secrets[k] = cfg.get(k) ? cfg.requireSecret(k) : undefined;
+    return { config, secrets };
+}

@@ -1,0 +1,82 @@
+// Typed stack configuration: what a stack file describes, after validation.
+// Secret values are not here: they travel as pulumi.Output<string> (see config/load.ts).
+
+export type CephClient = "kernel" | "fuse";
+
+export interface NodeConfig {
+    /** Short name used in resource names and messages, e.g. "harbor-1". */
+    name: string;
+    /** Where SSH reaches the node from the machine running Pulumi. */
+    host: string;
+    sshPort: number;
+    user: string;
+    /** The node's SSH host public key, authorized_keys format; every connection pins it. */
+    hostKey: string;
+    /** The address clients and the load balancer use; defaults to host. */
+    address: string;
+}
+
+export interface CephConfig {
+    /** Monitor addresses, "host" or "host:port". */
+    monitors: string[];
+    /** Path inside CephFS that holds Harbor's data, e.g. /apps/harbor. */
+    path: string;
+    /** Where every node mounts it, e.g. /mnt/cephfs/harbor. */
+    mountPoint: string;
+    /** Ceph client name without the "client." prefix. */
+    user: string;
+    client: CephClient;
+}
+
+export interface MysqlConfig {
+    host: string;
+    port: number;
+    database: string;
+    user: string;
+    /** With an admin user (and harbor-ha:mysqlAdminPassword), the database and user are created. */
+    adminUser?: string;
+    /** Harbor's registry.sql for this version, loaded when the database is empty (needs adminUser). */
+    schemaFile?: string;
+}
+
+export interface RedisConfig {
+    host: string;
+    port: number;
+    dbIndex: number;
+    poolSize: number;
+}
+
+export type InstallerSource =
+    | { kind: "file"; path: string }
+    | { kind: "url"; url: string; sha256: string };
+
+export interface ClusterConfig {
+    /** The registry's domain name: Harbor's hostname on every node, never a node address. */
+    domain: string;
+    /** The port clients use, published by every node's proxy and by the load balancer. */
+    port: number;
+    harborVersion: string;
+    installer: InstallerSource;
+    /** Where the installer is unpacked on each node. */
+    installDir: string;
+    nodes: NodeConfig[];
+    ceph: CephConfig;
+    mysql: MysqlConfig;
+    redis: RedisConfig;
+    /** Changing this value re-keys the token keypair on purpose. */
+    tokenKeyRotation: string;
+}
+
+/** Names of the secret config keys (without the project prefix). */
+export const secretKeys = [
+    "sshPrivateKey",
+    "cephSecret",
+    "mysqlPassword",
+    "mysqlAdminPassword",
+    "redisPassword",
+    "adminPassword",
+] as const;
+export type SecretKey = (typeof secretKeys)[number];
+
+/** Which secrets must be present; the others are generated or optional. */
+export const requiredSecrets: readonly SecretKey[] = ["sshPrivateKey", "cephSecret"];

@@ -1,0 +1,352 @@
+// The one validator: raw stack config in, typed config or EVERY problem out, each naming its key.
+// It runs before any resource is registered, so bad input never reaches a host.
+import * as net from "net";
+import * as path from "path";
+import { flavorFor } from "../render/flavor";
+import {
+    CephClient, CephConfig, ClusterConfig, InstallerSource, MysqlConfig, NodeConfig, RedisConfig,
+    SecretKey, requiredSecrets, secretKeys,
+} from "./types";
+
+export const project = "harbor-ha";
+
+/** What the validator sees of one secret key; the value is only inspected, never echoed. */
+export interface SecretInput {
+    value?: string;
+    /** false when the stack file holds it in plain text. */
+    storedAsSecret: boolean;
+}
+
+export interface RawConfig {
+    /** Non-secret keys, objects already JSON-parsed (undefined when absent). */
+    values: Record<string, unknown>;
+    secrets: Partial<Record<SecretKey, SecretInput>>;
+    /** Injected so the validator stays pure. */
+    fileExists: (p: string) => boolean;
+}
+
+export class ConfigError extends Error {
+    constructor(public readonly problems: string[]) {
+        super(`invalid stack configuration (${problems.length} problem${problems.length === 1 ? "" : "s"}):\n` +
+            problems.map(p => `  - ${p}`).join("\n"));
+        this.name = "ConfigError";
+    }
+}
+
+const hostnameRe = /^(?=.{1,253}$)([a-zA-Z0-9]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?)(\.[a-zA-Z0-9]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?)*$/;
+const nodeNameRe = /^[a-z0-9]([a-z0-9-]{0,30}[a-z0-9])?$/;
+const hostKeyRe = /^(ssh-ed25519|ssh-rsa|ecdsa-sha2-nistp(256|384|521)) [A-Za-z0-9+/]+={0,3}( .*)?$/;
+const identifierRe = /^[A-Za-z0-9_]{1,64}$/;
+const cephUserRe = /^[A-Za-z0-9_.-]{1,64}$/;
+const sha256Re = /^[0-9a-f]{64}$/;
+const versionRe = /^v?(\d+)\.(\d+)\.(\d+)$/;
+
+export function isHost(s: string): boolean {
+    return net.isIP(s) !== 0 || hostnameRe.test(s);
+}
+
+/** Collects problems; each reader returns a usable default so checking can go on. */
+class Checker {
+    readonly problems: string[] = [];
+    constructor(private readonly raw: RawConfig) {}
+
+    fail(key: string, msg: string): void {
+        this.problems.push(`${project}:${key}: ${msg}`);
+    }
+
+    value(key: string): unknown {
+        return this.raw.values[key];
+    }
+
+    str(key: string, v: unknown, opts: { required?: boolean; def?: string } = {}): string {
+        if (v === undefined || v === null || v === "") {
+            if (opts.required) this.fail(key, "is required");
+            return opts.def ?? "";
+        }
+        if (typeof v !== "string") {
+            this.fail(key, `must be a string, got ${JSON.stringify(v)}`);
+            return opts.def ?? "";
+        }
+        return v;
+    }
+
+    int(key: string, v: unknown, def: number, min: number, max: number): number {
+        if (v === undefined || v === null || v === "") return def;
+        const n = typeof v === "string" && /^\d+$/.test(v) ? Number(v) : v;
+        if (typeof n !== "number" || !Number.isInteger(n) || n < min || n > max) {
+            this.fail(key, `must be an integer from ${min} to ${max}, got ${JSON.stringify(v)}`);
+            return def;
+        }
+        return n;
+    }
+
+    port(key: string, v: unknown, def: number): number {
+        return this.int(key, v, def, 1, 65535);
+    }
+
+    host(key: string, v: unknown, required = true): string {
+        const s = this.str(key, v, { required });
+        if (s && !isHost(s)) this.fail(key, `"${s}" is not a valid host name or IP address`);
+        return s;
+    }
+
+    absPath(key: string, v: unknown, def?: string): string {
+        const s = this.str(key, v, { required: def === undefined, def });
+        if (s && (!path.posix.isAbsolute(s) || s.includes("\n") || /\s/.test(s))) {
+            this.fail(key, `must be an absolute path without spaces, got "${s}"`);
+        }
+        return path.posix.normalize(s || "/");
+    }
+
+    object(key: string, required = true): Record<string, unknown> {
+        const v = this.value(key);
+        if (v === undefined || v === null) {
+            if (required) this.fail(key, "is required");
+            return {};
+        }
+        if (typeof v !== "object" || Array.isArray(v)) {
+            this.fail(key, "must be an object");
+            return {};
+        }
+        return v as Record<string, unknown>;
+    }
+
+    unknownFields(key: string, obj: Record<string, unknown>, known: string[]): void {
+        for (const f of Object.keys(obj)) {
+            if (!known.includes(f)) this.fail(`${key}.${f}`, `unknown setting (known: ${known.join(", ")})`);
+        }
+    }
+}
+
+function validateNodes(c: Checker): NodeConfig[] {
+    const raw = c.value("nodes");
+    if (!Array.isArray(raw)) {
+        c.fail("nodes", raw === undefined ? "is required: a list of at least 2 nodes" : "must be a list of nodes");
+        return [];
+    }
+    if (raw.length < 2) {
+        c.fail("nodes", `an HA cluster needs at least 2 nodes, got ${raw.length}`);
+    }
+    const nodes: NodeConfig[] = [];
+    raw.forEach((item, i) => {
+        const key = `nodes[${i}]`;
+        if (typeof item !== "object" || item === null || Array.isArray(item)) {
+            c.fail(key, "must be an object with name, host and hostKey");
+            return;
+        }
+        const o = item as Record<string, unknown>;
+        c.unknownFields(key, o, ["name", "host", "sshPort", "user", "hostKey", "address"]);
+        const name = c.str(`${key}.name`, o.name, { required: true });
+        if (name && !nodeNameRe.test(name)) {
+            c.fail(`${key}.name`, `"${name}" must be lower-case letters, digits and dashes (at most 32)`);
+        }
+        const host = c.host(`${key}.host`, o.host);
+        const sshPort = c.port(`${key}.sshPort`, o.sshPort, 22);
+        const user = c.str(`${key}.user`, o.user, { def: "root" });
+        if (!/^[a-z_][a-z0-9_-]{0,31}$/.test(user)) c.fail(`${key}.user`, `"${user}" is not a valid user name`);
+        const hostKey = c.str(`${key}.hostKey`, o.hostKey, { required: true });
+        if (hostKey && !hostKeyRe.test(hostKey.trim())) {
+            c.fail(`${key}.hostKey`, "must be the node's SSH host public key, e.g. \"ssh-ed25519 AAAA...\" " +
+                "(ssh-keyscan -t ed25519 HOST); connections are refused without a pinned host key");
+        }
+        const address = o.address === undefined ? host : c.host(`${key}.address`, o.address);
+        nodes.push({ name, host, sshPort, user, hostKey: hostKey.trim(), address });
+    });
+    const seen = new Map<string, number>();
+    nodes.forEach((n, i) => {
+        const first = seen.get(n.name);
+        if (n.name && first !== undefined) c.fail(`nodes[${i}].name`, `duplicate node name "${n.name}" (also nodes[${first}])`);
+        else seen.set(n.name, i);
+    });
+    const endpoints = new Map<string, number>();
+    nodes.forEach((n, i) => {
+        const ep = `${n.host}:${n.sshPort}`;
+        const first = endpoints.get(ep);
+        if (n.host && first !== undefined) c.fail(`nodes[${i}].host`, `duplicate host ${ep} (also nodes[${first}])`);
+        else endpoints.set(ep, i);
+    });
+    const addresses = new Map<string, number>();
+    nodes.forEach((n, i) => {
+        const first = addresses.get(n.address);
+        if (n.address && first !== undefined && n.address !== n.host) {
+            c.fail(`nodes[${i}].address`, `duplicate address ${n.address} (also nodes[${first}])`);
+        } else addresses.set(n.address, i);
+    });
+    return nodes;
+}
+
+function validateVersion(c: Checker): string {
+    const v = c.str("harborVersion", c.value("harborVersion"), { def: "1.2.2" });
+    const m = versionRe.exec(v);
+    if (!m) {
+        c.fail("harborVersion", `"${v}" is not a version like 1.2.2`);
+        return "1.2.2";
+    }
+    const version = `${m[1]}.${m[2]}.${m[3]}`;
+    const [major, minor] = [Number(m[1]), Number(m[2])];
+    if (major > 1 || (major === 1 && minor >= 6)) {
+        c.fail("harborVersion", `Harbor ${version} keeps its data in PostgreSQL (MySQL/MariaDB was dropped in 1.6.0); ` +
+            "this program deploys Harbor 1.1–1.5 on external MySQL. Use a 1.1–1.5 installer.");
+    } else if (!flavorFor(version)) {
+        c.fail("harborVersion", `Harbor ${version} is not supported: supported are 1.1.x to 1.5.x`);
+    }
+    return version;
+}
+
+function validateInstaller(c: Checker, raw: RawConfig): InstallerSource {
+    const o = c.object("installer");
+    c.unknownFields("installer", o, ["path", "url", "sha256"]);
+    const p = c.str("installer.path", o.path);
+    const url = c.str("installer.url", o.url);
+    const sha256 = c.str("installer.sha256", o.sha256).toLowerCase();
+    if (sha256 && !sha256Re.test(sha256)) c.fail("installer.sha256", "must be 64 hex digits (sha256sum of the installer)");
+    if (p && url) c.fail("installer", "set either path or url, not both");
+    if (p) {
+        if (!raw.fileExists(p)) c.fail("installer.path", `file not found: ${p}`);
+        return { kind: "file", path: p };
+    }
+    if (url) {
+        if (!/^https?:\/\/\S+$/.test(url)) c.fail("installer.url", `"${url}" is not an http(s) URL`);
+        if (o.sha256 === undefined) c.fail("installer.sha256", "is required with installer.url: a downloaded installer is checked against it");
+        return { kind: "url", url, sha256 };
+    }
+    if (Object.keys(o).length > 0 || c.value("installer") !== undefined) {
+        c.fail("installer", "needs path (a local Harbor offline installer .tgz) or url with sha256");
+    }
+    return { kind: "file", path: "" };
+}
+
+function validateCeph(c: Checker): CephConfig {
+    const o = c.object("ceph");
+    c.unknownFields("ceph", o, ["monitors", "path", "mountPoint", "user", "client"]);
+    let monitors: string[] = [];
+    if (!Array.isArray(o.monitors) || o.monitors.length === 0) {
+        c.fail("ceph.monitors", "needs at least one monitor address (host or host:port)");
+    } else {
+        monitors = o.monitors.map((m, i) => {
+            const s = c.str(`ceph.monitors[${i}]`, m, { required: true });
+            const mm = /^(.*?)(?::(\d+))?$/.exec(s)!;
+            if (!isHost(mm[1]) || (mm[2] !== undefined && (Number(mm[2]) < 1 || Number(mm[2]) > 65535))) {
+                c.fail(`ceph.monitors[${i}]`, `"${s}" is not host or host:port`);
+            }
+            return s;
+        });
+    }
+    const client = c.str("ceph.client", o.client, { def: "kernel" }) as CephClient;
+    if (client !== "kernel" && client !== "fuse") {
+        c.fail("ceph.client", `must be "kernel" (mount -t ceph, the seed's) or "fuse" (ceph-fuse), got "${client}"`);
+    }
+    const user = c.str("ceph.user", o.user, { def: "harbor" });
+    if (!cephUserRe.test(user) || user.startsWith("client.")) {
+        c.fail("ceph.user", `"${user}" must be a Ceph client name without the "client." prefix`);
+    }
+    return {
+        monitors,
+        path: c.absPath("ceph.path", o.path, "/"),
+        mountPoint: c.absPath("ceph.mountPoint", o.mountPoint, "/mnt/cephfs/harbor"),
+        user,
+        client: client === "fuse" ? "fuse" : "kernel",
+    };
+}
+
+function validateMysql(c: Checker, raw: RawConfig): MysqlConfig {
+    const o = c.object("mysql");
+    c.unknownFields("mysql", o, ["host", "port", "database", "user", "adminUser", "schemaFile"]);
+    const database = c.str("mysql.database", o.database, { def: "registry" });
+    if (!identifierRe.test(database)) c.fail("mysql.database", `"${database}" must be letters, digits and _`);
+    const user = c.str("mysql.user", o.user, { def: "harbor" });
+    if (!/^[A-Za-z0-9_.-]{1,32}$/.test(user)) c.fail("mysql.user", `"${user}" must be at most 32 letters, digits, _ . -`);
+    const adminUser = o.adminUser === undefined ? undefined : c.str("mysql.adminUser", o.adminUser, { required: true });
+    const schemaFile = o.schemaFile === undefined ? undefined : c.str("mysql.schemaFile", o.schemaFile, { required: true });
+    if (schemaFile && !raw.fileExists(schemaFile)) c.fail("mysql.schemaFile", `file not found: ${schemaFile}`);
+    if (schemaFile && !adminUser) c.fail("mysql.schemaFile", "loading the schema needs mysql.adminUser (and the secret harbor-ha:mysqlAdminPassword)");
+    if (adminUser && !schemaFile) c.fail("mysql.schemaFile", "is required with mysql.adminUser: Harbor 1.x's registry.sql for this version, loaded into an empty database");
+    if (adminUser && !raw.secrets.mysqlAdminPassword?.value) c.fail("mysqlAdminPassword", "is required with mysql.adminUser (pulumi config set --secret harbor-ha:mysqlAdminPassword)");
+    if (!adminUser && !raw.secrets.mysqlPassword?.value) {
+        c.fail("mysqlPassword", "is required without mysql.adminUser: the database user already exists, so its password must be given " +
+            "(or set mysql.adminUser so the user is created with a generated password)");
+    }
+    return {
+        host: c.host("mysql.host", o.host),
+        port: c.port("mysql.port", o.port, 3306),
+        database, user, adminUser, schemaFile,
+    };
+}
+
+function validateRedis(c: Checker): RedisConfig {
+    const o = c.object("redis");
+    c.unknownFields("redis", o, ["host", "port", "dbIndex", "poolSize"]);
+    return {
+        host: c.host("redis.host", o.host),
+        port: c.port("redis.port", o.port, 6379),
+        dbIndex: c.int("redis.dbIndex", o.dbIndex, 0, 0, 15),
+        poolSize: c.int("redis.poolSize", o.poolSize, 100, 1, 10000),
+    };
+}
+
+function validateSecrets(c: Checker, raw: RawConfig): void {
+    for (const key of secretKeys) {
+        const s = raw.secrets[key];
+        if (!s || s.value === undefined || s.value === "") {
+            if (requiredSecrets.includes(key)) c.fail(key, `is required (pulumi config set --secret ${project}:${key} ...)`);
+            continue;
+        }
+        if (!s.storedAsSecret) {
+            c.fail(key, `is stored in plain text in the stack file; remove it and set it with ` +
+                `"pulumi config set --secret ${project}:${key}" so it is encrypted`);
+        }
+        if (key !== "sshPrivateKey" && (/[\r\n\0]/.test(s.value) || s.value !== s.value.trim())) {
+            c.fail(key, "must be one line without leading or trailing spaces");
+        }
+    }
+    const ssh = raw.secrets.sshPrivateKey?.value;
+    if (ssh && !/-----BEGIN [A-Z ]*PRIVATE KEY-----/.test(ssh)) {
+        c.fail("sshPrivateKey", "must be a PEM/OpenSSH private key (-----BEGIN ... PRIVATE KEY-----)");
+    }
+    const ceph = raw.secrets.cephSecret?.value;
+    if (ceph && !/^[A-Za-z0-9+/]{20,}={0,2}$/.test(ceph)) {
+        c.fail("cephSecret", "must be the base64 key of the Ceph client (ceph auth get-key client.NAME), not a keyring file");
+    }
+    if (raw.secrets.redisPassword?.value?.includes(",")) {
+        c.fail("redisPassword", "must not contain a comma: Harbor's _REDIS_URL setting is comma-separated");
+    }
+    const admin = raw.secrets.adminPassword?.value;
+    if (admin && (admin.length < 8 || !/[A-Z]/.test(admin) || !/[a-z]/.test(admin) || !/[0-9]/.test(admin))) {
+        c.fail("adminPassword", "Harbor requires at least 8 characters with an upper-case letter, a lower-case letter and a digit");
+    }
+}
+
+export function validateConfig(raw: RawConfig): ClusterConfig {
+    const c = new Checker(raw);
+    const domain = c.str("domain", c.value("domain"), { required: true });
+    if (domain) {
+        if (net.isIP(domain) !== 0) {
+            c.fail("domain", `must be a domain name, not an IP address ("${domain}"): clients and nodes must agree on the registry address`);
+        } else if (!hostnameRe.test(domain) || !domain.includes(".")) {
+            c.fail("domain", `"${domain}" is not a fully qualified domain name`);
+        } else if (/^localhost(\.|$)/i.test(domain)) {
+            c.fail("domain", "must not be localhost: clients reach the registry through the load balancer");
+        }
+    }
+    const cfg: ClusterConfig = {
+        domain,
+        port: c.port("port", c.value("port"), 8070),
+        harborVersion: validateVersion(c),
+        installer: validateInstaller(c, raw),
+        installDir: c.absPath("installDir", c.value("installDir"), "/opt/harbor"),
+        nodes: validateNodes(c),
+        ceph: validateCeph(c),
+        mysql: validateMysql(c, raw),
+        redis: validateRedis(c),
+        tokenKeyRotation: String(c.value("tokenKeyRotation") ?? "0"),
+    };
+    if (cfg.installDir === "/" || cfg.installDir.startsWith(cfg.ceph.mountPoint)) {
+        c.fail("installDir", `must be a node-local directory, not / or inside ceph.mountPoint (${cfg.ceph.mountPoint})`);
+    }
+    for (const n of cfg.nodes) {
+        if (n.address === cfg.domain) c.fail("domain", `must not equal node ${n.name}'s address`);
+    }
+    validateSecrets(c, raw);
+    if (c.problems.length > 0) throw new ConfigError(c.problems);
+    return cfg;
+}

@@ -1,0 +1,52 @@
+// Checks and setup of the external services, run on the nodes that will use them.
+import { bashScript, ensureCmdFn, q, readBundleFn } from "./shell";
+
+/** Creates database and user with the admin credential; loads the schema only into an empty database. */
+export function mysqlSetupScript(database: string): string {
+    return bashScript(`set up MySQL database ${database}`, `
+ensure_cmd mysql mariadb-client mariadb
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+read_bundle "$tmp"
+mysql --defaults-extra-file="$tmp/admin.cnf" <"$tmp/setup.sql"
+tables=$(mysql --defaults-extra-file="$tmp/admin.cnf" -N -B -e "SELECT COUNT(*) FROM information_schema.tables WHERE table_schema = '${database}'")
+if [ "$tables" = 0 ]; then
+  mysql --defaults-extra-file="$tmp/admin.cnf" ${q(database)} <"$tmp/schema.sql"
+  echo "mysql: schema loaded into ${database}"
+else
+  echo "mysql: ${database} already has $tables tables; schema left as is"
+fi
+`, [ensureCmdFn, readBundleFn]);
+}
+
+/** Harbor's own credential must work from this node. */
+export function mysqlCheckScript(database: string, nodeName: string): string {
+    return bashScript(`check MySQL from ${nodeName}`, `
+ensure_cmd mysql mariadb-client mariadb
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+read_bundle "$tmp"
+out=$(mysql --defaults-extra-file="$tmp/harbor.cnf" --connect-timeout=10 -N -B -e 'SELECT 1' ${q(database)} 2>&1) ||
+  { echo "${nodeName}: cannot use MySQL database ${database}: $out" >&2; exit 1; }
+echo "mysql: ${database} reachable from ${nodeName}"
+`, [ensureCmdFn, readBundleFn]);
+}
+
+/**
+ * AUTH, SELECT and PING over bash's /dev/tcp, in RESP, so no Redis client has to be installed on
+ * the node; the password arrives on stdin.
+ */
+export function redisCheckScript(host: string, port: number, dbIndex: number, nodeName: string): string {
+    return bashScript(`check Redis from ${nodeName}`, `
+IFS= read -r pw || true
+fail() { echo "${nodeName}: Redis ${host}:${port}: $1" >&2; exit 1; }
+exec 3<>/dev/tcp/${host}/${port} || fail "cannot connect"
+send() { local a; printf '*%d\\r\\n' "$#" >&3; for a in "$@"; do printf '$%d\\r\\n%s\\r\\n' "\${#a}" "$a" >&3; done; }
+reply() { IFS= read -r -t 10 line <&3 || fail "no answer"; printf '%s' "\${line%$'\\r'}"; }
+if [ -n "$pw" ]; then send AUTH "$pw"; r=$(reply); [ "$r" = "+OK" ] || fail "AUTH refused: $r"; fi
+send SELECT ${dbIndex}; r=$(reply); [ "$r" = "+OK" ] || fail "SELECT ${dbIndex} refused: $r"
+send PING; r=$(reply); [ "$r" = "+PONG" ] || fail "PING answered: $r"
+exec 3>&-
+echo "redis: ${host}:${port} db ${dbIndex} answers PING from ${nodeName}"
+`);
+}

@@ -1,0 +1,60 @@
+// Pieces shared by every remote script. Scripts are bash; the SSH login shell may be any POSIX sh,
+// so each is handed to bash through a quoted here-document that keeps it readable in previews.
+import { quote } from "shell-quote";
+
+export const q = (s: string | number): string => quote([String(s)]);
+
+const header = `set -euo pipefail
+umask 077
+export LC_ALL=C`;
+
+/** Writes the files of the stdin bundle (render/bundle.ts) under a directory, only where they differ. */
+export const readBundleFn = `# read_bundle DIR: "<mode> <path> <base64>" lines on stdin -> files; sets BUNDLE_CHANGED.
+read_bundle() {
+  local dir=$1 mode rel b64 tmp
+  BUNDLE_CHANGED=0
+  while read -r mode rel b64; do
+    [ -n "$mode" ] || continue
+    mkdir -p "$dir/$(dirname "$rel")"
+    tmp=$(mktemp "$dir/$rel.XXXXXX")
+    printf '%s' "$b64" | base64 -d >"$tmp"
+    chmod "$mode" "$tmp"
+    if [ -f "$dir/$rel" ] && cmp -s "$tmp" "$dir/$rel" && [ "$(stat -c %a "$dir/$rel")" = "$(stat -c %a "$tmp")" ]; then
+      rm -f "$tmp"
+    else
+      mv -f "$tmp" "$dir/$rel"
+      BUNDLE_CHANGED=$((BUNDLE_CHANGED + 1))
+    fi
+  done
+}`;
+
+/** Installs a package when its command is missing (Debian/Ubuntu or RHEL family). */
+export const ensureCmdFn = `# ensure_cmd COMMAND DEB_PACKAGE RPM_PACKAGE
+ensure_cmd() {
+  command -v "$1" >/dev/null 2>&1 && return 0
+  echo "installing $2 (for $1)"
+  if command -v apt-get >/dev/null 2>&1; then
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -q "$2" >/dev/null 2>&1 ||
+      { apt-get update -q >/dev/null 2>&1 && DEBIAN_FRONTEND=noninteractive apt-get install -y -q "$2" >/dev/null; }
+  elif command -v dnf >/dev/null 2>&1; then
+    dnf install -y -q "$3" >/dev/null
+  else
+    echo "$1 is missing and there is no apt-get or dnf to install it" >&2
+    return 1
+  fi
+  command -v "$1" >/dev/null 2>&1 || { echo "$1 is still missing after installing $2" >&2; return 1; }
+}`;
+
+export const composeFn = `compose() {
+  if command -v docker-compose >/dev/null 2>&1; then docker-compose "$@"
+  elif docker compose version >/dev/null 2>&1; then docker compose "$@"
+  else echo "neither docker-compose nor the docker compose plugin is installed" >&2; return 1
+  fi
+}`;
+
+/** Assembles a script and wraps it for the remote login shell. */
+export function bashScript(name: string, body: string, fns: string[] = []): string {
+    const text = [`# harbor-ha: ${name}`, header, ...fns, body.trim()].join("\n\n");
+    if (text.includes("\nHARBOR_HA_SCRIPT\n")) throw new Error("script contains its own delimiter");
+    return `bash -c "$(cat <<'HARBOR_HA_SCRIPT'\n${text}\nHARBOR_HA_SCRIPT\n)"`;
+}

@@ -1,0 +1,22 @@
+bash -c "$(cat <<'HARBOR_HA_SCRIPT'
+# harbor-ha: stop Harbor on harbor-1 (data kept)
+
+set -euo pipefail
+umask 077
+export LC_ALL=C
+
+compose() {
+  if command -v docker-compose >/dev/null 2>&1; then docker-compose "$@"
+  elif docker compose version >/dev/null 2>&1; then docker compose "$@"
+  else echo "neither docker-compose nor the docker compose plugin is installed" >&2; return 1
+  fi
+}
+
+dir=/opt/harbor
+if [ -f "$dir/docker-compose.yml" ]; then
+  cd "$dir"
+  compose down
+fi
+echo "harbor-1: Harbor stopped; data kept"
+HARBOR_HA_SCRIPT
+)"

@@ -1,0 +1,121 @@
+// The one mocks module: a 3-node stack's config, a fixture installer, and a resource monitor that
+// records what every resource received.
+import { generateKeyPairSync } from "crypto";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import * as pulumi from "@pulumi/pulumi";
+import * as tar from "tar";
+import { generateTokenKeys } from "../components/tokenKeys";
+
+export const fixtures = path.join(__dirname, "fixtures");
+
+/** Builds the fixture installer archive (harbor/ top directory) into a temp dir. */
+export function fixtureInstaller(): string {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "harbor-ha-test-"));
+    const file = path.join(dir, "harbor-offline-installer-v1.2.2.tgz");
+    tar.c({ gzip: true, sync: true, file, cwd: path.join(fixtures, "installer-v1.2.2"), portable: true }, ["harbor"]);
+    return file;
+}
+
+/** Secret values the stack holds; tests check none of them leaks. */
+export const secretValues = {
+    sshPrivateKey: generateKeyPairSync("ed25519").privateKey.export({ type: "pkcs8", format: "pem" }).toString(),
+    cephSecret: "QVFCaGFyYm9yaGFDZXBoU2VjcmV0S2V5MTIzNDU2Nzg=",
+    mysqlAdminPassword: "AdminPw-7x9Qz",
+    redisPassword: "RedisPw-3kLm2",
+    adminPassword: "HarborAdm1nPw",
+};
+
+export const hostKeys = [1, 2, 3].map(i =>
+    `ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAI${String(i).repeat(43)}`);
+
+/** Plain (non-secret) config of a 3-node stack, as the CLI hands it over: objects as JSON. */
+export function plainConfig(installerPath: string): Record<string, unknown> {
+    return {
+        domain: "hub.example.test",
+        port: 8070,
+        harborVersion: "1.2.2",
+        installer: { path: installerPath },
+        installDir: "/opt/harbor",
+        nodes: [1, 2, 3].map(i => ({ name: `harbor-${i}`, host: "127.0.0.1", sshPort: 2200 + i, hostKey: hostKeys[i - 1], address: `10.99.0.1${i}` })),
+        ceph: { monitors: ["10.99.0.2:6789"], path: "/", mountPoint: "/mnt/cephfs/harbor", user: "harbor", client: "fuse" },
+        mysql: { host: "10.99.0.3", port: 3306, database: "registry", user: "harbor", adminUser: "root", schemaFile: path.join(fixtures, "registry.sql") },
+        redis: { host: "10.99.0.4", port: 6379, dbIndex: 0, poolSize: 100 },
+        tokenKeyRotation: "0",
+    };
+}
+
+export function setStackConfig(plain: Record<string, unknown>, secrets: Record<string, string> = secretValues): void {
+    const all: Record<string, string> = {};
+    for (const [k, v] of Object.entries(plain)) all[`harbor-ha:${k}`] = typeof v === "string" ? v : JSON.stringify(v);
+    for (const [k, v] of Object.entries(secrets)) all[`harbor-ha:${k}`] = v;
+    pulumi.runtime.setAllConfig(all, Object.keys(secrets).map(k => `harbor-ha:${k}`));
+}
+
+export interface Recorded {
+    type: string;
+    name: string;
+    inputs: Record<string, any>;
+}
+
+export const recorded: Recorded[] = [];
+/** Values made by mocked providers that are secrets too (random passwords, the private key). */
+export const generatedSecrets: string[] = [];
+
+export async function setupMocks(): Promise<void> {
+    await pulumi.runtime.setMocks({
+        newResource(args: pulumi.runtime.MockResourceArgs) {
+            recorded.push({ type: args.type, name: args.name, inputs: args.inputs });
+            const state: Record<string, any> = { ...args.inputs };
+            const kind = args.type.startsWith("pulumi-nodejs:dynamic") ? "dynamic" : args.type;
+            switch (kind) {
+                case "random:index/randomPassword:RandomPassword": {
+                    state.result = `Rnd${args.name.replace(/[^A-Za-z0-9]/g, "")}`.padEnd(args.inputs.length, "x").slice(0, args.inputs.length);
+                    generatedSecrets.push(state.result);
+                    break;
+                }
+                case "dynamic": {
+                    // The real generator, at a smaller size so the suite stays fast.
+                    Object.assign(state, generateTokenKeys(args.inputs.commonName, 2048, args.inputs.validDays));
+                    generatedSecrets.push(state.privateKeyPem);
+                    break;
+                }
+                case "command:remote:Command":
+                    state.stdout = `ok: ${args.name}`;
+                    state.stderr = "";
+                    break;
+            }
+            return { id: `${args.name}-id`, state };
+        },
+        call(args: pulumi.runtime.MockCallArgs) {
+            return args.inputs;
+        },
+    }, "harbor-ha", "test", false);
+}
+
+export function promiseOf<T>(o: pulumi.Input<T>): Promise<T> {
+    return new Promise(resolve => pulumi.output(o).apply(v => { resolve(v as T); return v; }));
+}
+
+// How the mock monitor hands over an input that was a secret Output.
+const secretSig = "4dabf18193072939515e22adb298388d";
+
+export function isSecretInput(v: unknown): boolean {
+    return typeof v === "object" && v !== null && secretSig in v;
+}
+
+/** The plain value of an input, secret or not. */
+export function plain(v: any): any {
+    return isSecretInput(v) ? v.value : v;
+}
+
+export function byType(type: string): Recorded[] {
+    return recorded.filter(r => r.type === type);
+}
+
+/** Runs the program (index.ts) under the mocks and returns its stack outputs. */
+export async function runProgram(): Promise<Record<string, pulumi.Output<any>>> {
+    const mod = await import("../index");
+    return await ((mod as any).default ?? mod);
+}

@@ -1,0 +1,101 @@
+// The deploy script run for real in a scratch directory. Stubs stand in for the node's tools
+// (docker-compose, curl, mountpoint); the stub prepare rewrites common/config like Harbor's does.
+import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import { describe, it } from "node:test";
+import { encodeBundle } from "../../render/bundle";
+import { requireFlavor } from "../../render/flavor";
+import { deployScript, NodeLayout, stageDir, staged } from "../../render/scripts/harborNode";
+
+const stub = (dir: string, name: string, body: string) => {
+    fs.writeFileSync(path.join(dir, name), `#!/bin/bash\n${body}\n`, { mode: 0o755 });
+};
+
+function sandbox() {
+    const root = fs.mkdtempSync(path.join(os.tmpdir(), "harbor-ha-deploy-"));
+    const bin = path.join(root, "bin");
+    const l: NodeLayout = {
+        installDir: path.join(root, "opt", "harbor"), archivePath: path.join(root, "opt", "harbor-installer.tgz"),
+        mountPoint: path.join(root, "cephfs"), dataPath: path.join(root, "cephfs", "data"), port: 8070,
+    };
+    fs.mkdirSync(bin, { recursive: true });
+    fs.mkdirSync(path.join(l.installDir, "common", "templates", "ui"), { recursive: true });
+    fs.writeFileSync(path.join(l.installDir, "common", "templates", "ui", "private_key.pem"), "SHIPPED-KEY\n");
+    // Like Harbor 1.x's prepare: common/config is deleted and rebuilt, with customize_crt off the
+    // keypair shipped in the installer is copied in.
+    stub(l.installDir, "prepare", [
+        'cd "$(dirname "$0")"', "rm -rf common/config", "mkdir -p common/config/ui common/config/registry",
+        "cp common/templates/ui/private_key.pem common/config/ui/private_key.pem",
+        "echo SHIPPED-CERT > common/config/registry/root.crt", 'echo "prepare ran" >> prepare.log',
+    ].join("\n"));
+    stub(bin, "mountpoint", 'exit 0');
+    stub(bin, "docker-compose", `echo "$*" >> ${JSON.stringify(path.join(root, "compose.log"))}`);
+    stub(bin, "curl", 'echo \'{"registry_url":"hub"}\'');
+    return { root, bin, l };
+}
+
+function run(s: ReturnType<typeof sandbox>, bundle: string) {
+    const script = deployScript(requireFlavor("1.2.2"), s.l, "harbor-1");
+    return spawnSync("sh", ["-c", script], { input: bundle, encoding: "utf8", env: { ...process.env, PATH: `${s.bin}:${process.env.PATH}` } });
+}
+
+const files = (secretKey = "0123456789abcdef") => encodeBundle([
+    { path: "harbor.cfg", mode: "0600", content: "hostname = hub.example.test:8070\n" },
+    { path: `${stageDir}/${staged.tokenKey}`, mode: "0600", content: "CLUSTER-KEY\n" },
+    { path: `${stageDir}/${staged.tokenCert}`, mode: "0644", content: "CLUSTER-CERT\n" },
+    { path: `${stageDir}/${staged.secretKey}`, mode: "0600", content: secretKey },
+]);
+
+describe("deploy script", () => {
+    it("installs the cluster keypair after prepare, so the shipped one never serves", () => {
+        const s = sandbox();
+        const r = run(s, files());
+        assert.equal(r.status, 0, r.stderr);
+        assert.match(r.stdout, /harbor-1: healthy \(\/api\/systeminfo\)/);
+        const cfg = path.join(s.l.installDir, "common", "config");
+        assert.equal(fs.readFileSync(path.join(cfg, "ui", "private_key.pem"), "utf8"), "CLUSTER-KEY\n");
+        assert.equal(fs.readFileSync(path.join(cfg, "registry", "root.crt"), "utf8"), "CLUSTER-CERT\n");
+        assert.equal((fs.statSync(path.join(cfg, "ui", "private_key.pem")).mode & 0o777).toString(8), "600");
+        assert.equal(fs.readFileSync(path.join(s.l.installDir, "harbor.cfg"), "utf8"), "hostname = hub.example.test:8070\n");
+        assert.equal(fs.readFileSync(path.join(s.l.dataPath, "secretkey"), "utf8"), "0123456789abcdef");
+        assert.match(fs.readFileSync(path.join(s.root, "compose.log"), "utf8"), /^up -d --force-recreate$/m);
+    });
+
+    it("runs again to the same result", () => {
+        const s = sandbox();
+        assert.equal(run(s, files()).status, 0);
+        const r = run(s, files());
+        assert.equal(r.status, 0, r.stderr);
+        assert.equal(fs.readFileSync(path.join(s.l.installDir, "common", "config", "ui", "private_key.pem"), "utf8"), "CLUSTER-KEY\n");
+    });
+
+    it("refuses to replace another cluster's secretkey on shared storage", () => {
+        const s = sandbox();
+        assert.equal(run(s, files()).status, 0);
+        const r = run(s, files("fedcba9876543210"));
+        assert.notEqual(r.status, 0);
+        assert.match(r.stderr, /secretkey exists and differs/);
+        assert.equal(fs.readFileSync(path.join(s.l.dataPath, "secretkey"), "utf8"), "0123456789abcdef");
+    });
+
+    it("stops with the log's tail when prepare fails", () => {
+        const s = sandbox();
+        stub(s.l.installDir, "prepare", 'echo "boom: bad harbor.cfg"; exit 3');
+        const r = run(s, files());
+        assert.notEqual(r.status, 0);
+        assert.match(r.stderr, /harbor-1: prepare failed/);
+        assert.match(r.stderr, /boom: bad harbor\.cfg/);
+        assert.equal(fs.existsSync(path.join(s.root, "compose.log")), false, "nothing started");
+    });
+
+    it("refuses to deploy when CephFS is not mounted", () => {
+        const s = sandbox();
+        stub(s.bin, "mountpoint", "exit 1");
+        const r = run(s, files());
+        assert.notEqual(r.status, 0);
+        assert.match(r.stderr, /CephFS is not mounted/);
+    });
+});
