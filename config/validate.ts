@@ -25,6 +25,15 @@ export interface RawConfig {
     fileExists: (p: string) => boolean;
 }
 
+/** The settings each object-valued key accepts (the README's configuration reference lists them). */
+export const objectFields = {
+    installer: ["path", "url", "sha256"],
+    nodes: ["name", "host", "sshPort", "user", "hostKey", "address"],
+    ceph: ["monitors", "path", "mountPoint", "user", "client"],
+    mysql: ["host", "port", "database", "user", "adminUser", "schemaFile"],
+    redis: ["host", "port", "dbIndex", "poolSize"],
+} as const;
+
 export class ConfigError extends Error {
     constructor(public readonly problems: string[]) {
         super(`invalid stack configuration (${problems.length} problem${problems.length === 1 ? "" : "s"}):\n` +
@@ -111,7 +120,7 @@ class Checker {
         return v as Record<string, unknown>;
     }
 
-    unknownFields(key: string, obj: Record<string, unknown>, known: string[]): void {
+    unknownFields(key: string, obj: Record<string, unknown>, known: readonly string[]): void {
         for (const f of Object.keys(obj)) {
             if (!known.includes(f)) this.fail(`${key}.${f}`, `unknown setting (known: ${known.join(", ")})`);
         }
@@ -135,7 +144,7 @@ function validateNodes(c: Checker): NodeConfig[] {
             return;
         }
         const o = item as Record<string, unknown>;
-        c.unknownFields(key, o, ["name", "host", "sshPort", "user", "hostKey", "address"]);
+        c.unknownFields(key, o, objectFields.nodes);
         const name = c.str(`${key}.name`, o.name, { required: true });
         if (name && !nodeNameRe.test(name)) {
             c.fail(`${key}.name`, `"${name}" must be lower-case letters, digits and dashes (at most 32)`);
@@ -195,7 +204,7 @@ function validateVersion(c: Checker): string {
 
 function validateInstaller(c: Checker, raw: RawConfig): InstallerSource {
     const o = c.object("installer");
-    c.unknownFields("installer", o, ["path", "url", "sha256"]);
+    c.unknownFields("installer", o, objectFields.installer);
     const p = c.str("installer.path", o.path);
     const url = c.str("installer.url", o.url);
     const sha256 = c.str("installer.sha256", o.sha256).toLowerCase();
@@ -218,7 +227,7 @@ function validateInstaller(c: Checker, raw: RawConfig): InstallerSource {
 
 function validateCeph(c: Checker): CephConfig {
     const o = c.object("ceph");
-    c.unknownFields("ceph", o, ["monitors", "path", "mountPoint", "user", "client"]);
+    c.unknownFields("ceph", o, objectFields.ceph);
     let monitors: string[] = [];
     if (!Array.isArray(o.monitors) || o.monitors.length === 0) {
         c.fail("ceph.monitors", "needs at least one monitor address (host or host:port)");
@@ -251,7 +260,7 @@ function validateCeph(c: Checker): CephConfig {
 
 function validateMysql(c: Checker, raw: RawConfig): MysqlConfig {
     const o = c.object("mysql");
-    c.unknownFields("mysql", o, ["host", "port", "database", "user", "adminUser", "schemaFile"]);
+    c.unknownFields("mysql", o, objectFields.mysql);
     const database = c.str("mysql.database", o.database, { def: "registry" });
     if (!identifierRe.test(database)) c.fail("mysql.database", `"${database}" must be letters, digits and _`);
     const user = c.str("mysql.user", o.user, { def: "harbor" });
@@ -275,7 +284,7 @@ function validateMysql(c: Checker, raw: RawConfig): MysqlConfig {
 
 function validateRedis(c: Checker): RedisConfig {
     const o = c.object("redis");
-    c.unknownFields("redis", o, ["host", "port", "dbIndex", "poolSize"]);
+    c.unknownFields("redis", o, objectFields.redis);
     return {
         host: c.host("redis.host", o.host),
         port: c.port("redis.port", o.port, 6379),
