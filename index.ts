@@ -27,10 +27,12 @@ async function main() {
         redisPassword: secrets.redisPassword,
         adminPassword: secrets.adminPassword,
         tokenKeyRotation: config.tokenKeyRotation,
+        preflight: config.preflight,
     });
     return {
         url: cluster.url,
         nodeStatus: cluster.nodeStatus,
+        preflight: cluster.preflight,
         tokenCertFingerprint: cluster.tokenCertFingerprint,
         tokenCertificatePem: cluster.tokenCertificatePem,
         adminPassword: cluster.adminPassword,

@@ -19,6 +19,8 @@ export interface CephMountArgs {
     dataPath: pulumi.Input<string>;
     /** The client's base64 key. */
     secret: pulumi.Input<string>;
+    /** Outputs that must resolve first (the node's preflight). */
+    after?: pulumi.Input<string>[];
 }
 
 /** Seed step 1 on one node: CephFS mounted (and in fstab) with Harbor's data directory on it. */
@@ -41,7 +43,7 @@ export class CephMount extends pulumi.ComponentResource {
         }));
         const mount = new command.remote.Command(`${name}-mount`, {
             connection: args.connection,
-            create: pulumi.all([ceph, args.dataPath]).apply(([c, dataPath]) => cephMountScript(c, dataPath)),
+            create: pulumi.all([ceph, args.dataPath, pulumi.all(args.after ?? [])]).apply(([c, dataPath]) => cephMountScript(c, dataPath)),
             delete: ceph.apply(cephUnmountScript),
             stdin: bundle,
             ...commandDefaults,

@@ -9,6 +9,8 @@ import { commandDefaults, Connection, secretStderr } from "./connection";
 export interface NodeTarget {
     name: string;
     connection: pulumi.Input<Connection>;
+    /** Resolves once the node may be changed (its preflight passed). */
+    ready?: pulumi.Input<string>;
 }
 
 export interface ExternalMySQLArgs {
@@ -63,7 +65,7 @@ export class ExternalMySQL extends pulumi.ComponentResource {
                 ])));
             setup = new command.remote.Command(`${name}-setup`, {
                 connection: args.nodes[0].connection,
-                create: pulumi.output(args.database).apply(mysqlSetupScript),
+                create: pulumi.all([args.database, args.nodes[0].ready]).apply(([db]) => mysqlSetupScript(db)),
                 stdin: bundle,
                 ...commandDefaults,
             }, { parent: this, ...secretStderr });
@@ -75,7 +77,7 @@ export class ExternalMySQL extends pulumi.ComponentResource {
             ])));
         const checks = args.nodes.map(n => new command.remote.Command(`${name}-check-${n.name}`, {
             connection: n.connection,
-            create: pulumi.output(args.database).apply(db => mysqlCheckScript(db, n.name)),
+            create: pulumi.all([args.database, n.ready]).apply(([db]) => mysqlCheckScript(db, n.name)),
             stdin: harborCnf,
             ...commandDefaults,
         }, { parent: this, ...secretStderr, dependsOn: setup ? [setup] : [] }));

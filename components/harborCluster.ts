@@ -2,12 +2,15 @@ import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
 import * as path from "path";
 import { InstallerContents } from "../config/installer";
-import { CephConfig, MysqlConfig, NodeConfig, RedisConfig } from "../config/types";
+import { CephConfig, MysqlConfig, NodeConfig, PreflightConfig, RedisConfig } from "../config/types";
+import { PreflightResult } from "../render/scripts/preflight";
 import { externalHost } from "../render/harborConfig";
 import { CephMount } from "./cephMount";
 import { nodeConnection } from "./connection";
+import { DockerDataRoot } from "./dockerDataRoot";
 import { ExternalMySQL } from "./externalMysql";
 import { HarborNode } from "./harborNode";
+import { NodePreflight } from "./nodePreflight";
 import { RedisSession } from "./redisSession";
 import { SharedTokenKeys } from "./sharedTokenKeys";
 
@@ -33,12 +36,24 @@ export interface HarborClusterArgs {
     /** Harbor's initial admin password; generated when absent. */
     adminPassword?: pulumi.Input<string>;
     tokenKeyRotation: pulumi.Input<string>;
+    preflight: pulumi.Input<PreflightConfig>;
+}
+
+/** docker-compose's project name for an install directory (v1 keeps only [a-z0-9]). */
+export function composeProjectName(installDir: string): string {
+    return path.posix.basename(installDir).toLowerCase().replace(/[^a-z0-9]/g, "");
+}
+
+function hostPort(address: string, defaultPort: number): { host: string; port: number } {
+    const m = /^(.*?)(?::(\d+))?$/.exec(address)!;
+    return { host: m[1], port: m[2] ? Number(m[2]) : defaultPort };
 }
 
 /** The seed's design 1: N full Harbor nodes on shared CephFS, external MySQL and Redis, one keypair. */
 export class HarborCluster extends pulumi.ComponentResource {
     public readonly url: pulumi.Output<string>;
     public readonly nodeStatus: pulumi.Output<Record<string, string>>;
+    public readonly preflight: pulumi.Output<Record<string, PreflightResult[]>>;
     public readonly tokenCertFingerprint: pulumi.Output<string>;
     public readonly tokenCertificatePem: pulumi.Output<string>;
     public readonly adminPassword: pulumi.Output<string>;
@@ -58,12 +73,35 @@ export class HarborCluster extends pulumi.ComponentResource {
             length: 24, special: false, minUpper: 2, minLower: 2, minNumeric: 2,
         }, child).result);
 
-        const targets = args.nodes.map(n => ({ name: n.name, connection: nodeConnection(n, args.sshPrivateKey) }));
+        const connections = args.nodes.map(n => nodeConnection(n, args.sshPrivateKey));
+        const preflightCfg = pulumi.output(args.preflight);
+        const endpoints = pulumi.all([ceph, redisCfg]).apply(([c, r]) => [
+            ...c.monitors.map((m, i) => ({ name: `ceph-mon-${i + 1}`, ...hostPort(m, 6789) })),
+            { name: "mysql", host: mysql.host, port: mysql.port },
+            { name: "redis", host: r.host, port: r.port },
+        ]);
+        // Every change on a node waits for its preflight; a new installer re-runs the checks.
+        const preflights = args.nodes.map((n, i) => new NodePreflight(`${name}-${n.name}-preflight`, {
+            nodeName: n.name,
+            connection: connections[i],
+            minFreeSpacePercent: preflightCfg.minFreeSpacePercent,
+            minFreeInodesPercent: preflightCfg.minFreeInodesPercent,
+            port: args.port,
+            composeProject: pulumi.output(args.installDir).apply(composeProjectName),
+            endpoints,
+            triggers: [pulumi.output(args.installer).apply(i => i.sha256)],
+        }, child));
+        const ready = args.nodes.map((n, i) => n.dockerDataRoot === undefined ? preflights[i].passed
+            : new DockerDataRoot(`${name}-${n.name}-docker-data-root`, {
+                nodeName: n.name, connection: connections[i], dataRoot: n.dockerDataRoot, after: [preflights[i].passed],
+            }, child).status);
+        const targets = args.nodes.map((n, i) => ({ name: n.name, connection: connections[i], ready: ready[i] }));
         const mounts = args.nodes.map((n, i) => new CephMount(`${name}-${n.name}-cephfs`, {
             connection: targets[i].connection,
             monitors: ceph.monitors, path: ceph.path, mountPoint: ceph.mountPoint, user: ceph.user, client: ceph.client,
             dataPath,
             secret: args.cephSecret,
+            after: [ready[i]],
         }, child));
         const db = new ExternalMySQL(`${name}-mysql`, {
             host: mysql.host, port: mysql.port, database: mysql.database, user: mysql.user,
@@ -102,10 +140,12 @@ export class HarborCluster extends pulumi.ComponentResource {
         this.url = pulumi.output(args.domain).apply(domain => `http://${externalHost({ domain, port: args.port, protocol: "http" })}`);
         this.nodeStatus = pulumi.all(nodes.map(n => n.status)).apply(statuses =>
             Object.fromEntries(args.nodes.map((n, i) => [n.name, statuses[i]])));
+        this.preflight = pulumi.all(preflights.map(p => p.results)).apply(results =>
+            Object.fromEntries(args.nodes.map((n, i) => [n.name, results[i]])));
         this.tokenCertFingerprint = keys.fingerprintSha256;
         this.tokenCertificatePem = keys.certificatePem;
         this.registerOutputs({
-            url: this.url, nodeStatus: this.nodeStatus, tokenCertFingerprint: this.tokenCertFingerprint,
+            url: this.url, nodeStatus: this.nodeStatus, preflight: this.preflight, tokenCertFingerprint: this.tokenCertFingerprint,
             tokenCertificatePem: this.tokenCertificatePem, adminPassword: this.adminPassword,
         });
     }

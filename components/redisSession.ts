@@ -27,7 +27,7 @@ export class RedisSession extends pulumi.ComponentResource {
         const password = pulumi.secret(pulumi.output(args.password ?? ""));
         const checks = args.nodes.map(n => new command.remote.Command(`${name}-check-${n.name}`, {
             connection: n.connection,
-            create: pulumi.all([args.host, args.port, args.dbIndex]).apply(([host, port, db]) => redisCheckScript(host, port, db, n.name)),
+            create: pulumi.all([args.host, args.port, args.dbIndex, n.ready]).apply(([host, port, db]) => redisCheckScript(host, port, db, n.name)),
             stdin: password.apply(p => `${p}\n`),
             ...commandDefaults,
         }, { parent: this, ...secretStderr }));

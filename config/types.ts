@@ -14,6 +14,15 @@ export interface NodeConfig {
     hostKey: string;
     /** The address clients and the load balancer use; defaults to host. */
     address: string;
+    /** Docker's data root on a data disk (daemon.json data-root); undefined leaves Docker as it is. */
+    dockerDataRoot?: string;
+}
+
+export interface PreflightConfig {
+    /** Like the kubelet's nodefs.available<10%: less free space than this refuses the node. */
+    minFreeSpacePercent: number;
+    /** Like nodefs.inodesFree<5%. */
+    minFreeInodesPercent: number;
 }
 
 export interface CephConfig {
@@ -65,6 +74,7 @@ export interface ClusterConfig {
     redis: RedisConfig;
     /** Changing this value re-keys the token keypair on purpose. */
     tokenKeyRotation: string;
+    preflight: PreflightConfig;
 }
 
 /** Names of the secret config keys (without the project prefix). */

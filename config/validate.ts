@@ -28,7 +28,8 @@ export interface RawConfig {
 /** The settings each object-valued key accepts (the README's configuration reference lists them). */
 export const objectFields = {
     installer: ["path", "url", "sha256"],
-    nodes: ["name", "host", "sshPort", "user", "hostKey", "address"],
+    nodes: ["name", "host", "sshPort", "user", "hostKey", "address", "dockerDataRoot"],
+    preflight: ["minFreeSpacePercent", "minFreeInodesPercent"],
     ceph: ["monitors", "path", "mountPoint", "user", "client"],
     mysql: ["host", "port", "database", "user", "adminUser", "schemaFile"],
     redis: ["host", "port", "dbIndex", "poolSize"],
@@ -159,7 +160,11 @@ function validateNodes(c: Checker): NodeConfig[] {
                 "(ssh-keyscan -t ed25519 HOST); connections are refused without a pinned host key");
         }
         const address = o.address === undefined ? host : c.host(`${key}.address`, o.address);
-        nodes.push({ name, host, sshPort, user, hostKey: hostKey.trim(), address });
+        const dataRootValue = o.dockerDataRoot ?? c.value("dockerDataRoot");
+        const dataRootKey = o.dockerDataRoot !== undefined ? `${key}.dockerDataRoot` : "dockerDataRoot";
+        const dockerDataRoot = dataRootValue === undefined || dataRootValue === "" ? undefined : c.absPath(dataRootKey, dataRootValue);
+        if (dockerDataRoot === "/") c.fail(dataRootKey, "must not be /");
+        nodes.push({ name, host, sshPort, user, hostKey: hostKey.trim(), address, dockerDataRoot });
     });
     const seen = new Map<string, number>();
     nodes.forEach((n, i) => {
@@ -293,6 +298,15 @@ function validateRedis(c: Checker): RedisConfig {
     };
 }
 
+function validatePreflight(c: Checker) {
+    const o = c.object("preflight", false);
+    c.unknownFields("preflight", o, objectFields.preflight);
+    return {
+        minFreeSpacePercent: c.int("preflight.minFreeSpacePercent", o.minFreeSpacePercent, 10, 0, 99),
+        minFreeInodesPercent: c.int("preflight.minFreeInodesPercent", o.minFreeInodesPercent, 5, 0, 99),
+    };
+}
+
 function validateSecrets(c: Checker, raw: RawConfig): void {
     for (const key of secretKeys) {
         const s = raw.secrets[key];
@@ -348,6 +362,7 @@ export function validateConfig(raw: RawConfig): ClusterConfig {
         mysql: validateMysql(c, raw),
         redis: validateRedis(c),
         tokenKeyRotation: String(c.value("tokenKeyRotation") ?? "0"),
+        preflight: validatePreflight(c),
     };
     if (cfg.installDir === "/" || cfg.installDir.startsWith(cfg.ceph.mountPoint)) {
         c.fail("installDir", `must be a node-local directory, not / or inside ceph.mountPoint (${cfg.ceph.mountPoint})`);

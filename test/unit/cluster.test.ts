@@ -29,6 +29,8 @@ describe("a 3-node stack", () => {
         assert.equal(count("RedisSession"), 1);
         assert.equal(count("CephMount"), 3);
         assert.equal(count("HarborNode"), 3);
+        assert.equal(count("NodePreflight"), 3);
+        assert.equal(count("DockerDataRoot"), 0, "Docker is left alone unless dockerDataRoot is set");
         assert.equal(recorded.filter(r => r.type.startsWith("pulumi-nodejs:dynamic")).length, 1, "exactly one keypair");
     });
 
@@ -121,6 +123,17 @@ describe("a 3-node stack", () => {
         assert.equal(copies.length, 3);
         for (const c of copies) assert.deepEqual(c.inputs.triggers, [sha]);
         for (const d of deploys()) assert.deepEqual(d.inputs.triggers, [sha]);
+    });
+
+    it("preflights every node against the stack's services", () => {
+        const checks = commands().filter(c => c.name.endsWith("-preflight-checks"));
+        assert.equal(checks.length, 3);
+        for (const c of checks) {
+            assert.match(c.inputs.create, /check_reach ceph-mon-1 10\.99\.0\.2 6789/);
+            assert.match(c.inputs.create, /check_reach mysql 10\.99\.0\.3 3306/);
+            assert.match(c.inputs.create, /check_reach redis 10\.99\.0\.4 6379/);
+            assert.match(c.inputs.create, /\(10 \* size\)/, "default space threshold 10%");
+        }
     });
 
     it("reports each node's status by name", async () => {

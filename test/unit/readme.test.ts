@@ -9,7 +9,8 @@ import { secretKeys } from "../../config/types";
 import { objectFields } from "../../config/validate";
 
 const root = path.join(__dirname, "..", "..");
-const readme = fs.readFileSync(path.join(root, "README.md"), "utf8");
+const readmeText = fs.readFileSync(path.join(root, "README.md"), "utf8");
+const readme = readmeText.slice(readmeText.indexOf("## Configuration reference"), readmeText.indexOf("\n## ", readmeText.indexOf("## Configuration reference") + 1));
 const declared = (parse(fs.readFileSync(path.join(root, "Pulumi.yaml"), "utf8")) as { config: Record<string, { secret?: boolean; default?: unknown }> }).config;
 const tableKeys = (text: string) => [...text.matchAll(/^\| `([A-Za-z0-9.[\]]+)` \|/gm)].map(m => m[1]);
 

@@ -99,6 +99,18 @@ describe("validateConfig", () => {
     it("fails on an unknown setting", () => expectProblem(c => { c.ceph.monitor = "x"; }, "ceph.monitor", /unknown setting/));
     it("fails on an install dir inside the CephFS mount", () => expectProblem(c => { c.installDir = "/mnt/cephfs/harbor/opt"; }, "installDir", /node-local/));
 
+    it("fails on a relative Docker data root", () => expectProblem(c => { c.dockerDataRoot = "data/docker"; }, "dockerDataRoot", /absolute path/));
+    it("fails on a node's Docker data root of /", () => expectProblem(c => { c.nodes[1].dockerDataRoot = "/"; }, "nodes[1].dockerDataRoot", /must not be \//));
+    it("fails on a space threshold out of range", () => expectProblem(c => { c.preflight = { minFreeSpacePercent: 150 }; }, "preflight.minFreeSpacePercent", /0 to 99/));
+    it("resolves the Docker data root per node", () => {
+        const c = good() as Record<string, any>;
+        c.dockerDataRoot = "/data/docker";
+        c.nodes[2].dockerDataRoot = "/srv/docker";
+        const cfg = validateConfig(raw(c));
+        assert.deepEqual(cfg.nodes.map(n => n.dockerDataRoot), ["/data/docker", "/data/docker", "/srv/docker"]);
+        assert.deepEqual(cfg.preflight, { minFreeSpacePercent: 10, minFreeInodesPercent: 5 });
+    });
+
     it("lists every problem at once", () => {
         const c = good() as Record<string, any>;
         c.domain = "10.0.0.1";

@@ -1,0 +1,31 @@
+import * as command from "@pulumi/command";
+import * as pulumi from "@pulumi/pulumi";
+import { dockerDataRootScript } from "../render/scripts/dockerDataRoot";
+import { commandDefaults, Connection, secretStderr } from "./connection";
+
+export interface DockerDataRootArgs {
+    nodeName: pulumi.Input<string>;
+    connection: pulumi.Input<Connection>;
+    /** Where Docker keeps images and containers, e.g. /data/docker on a data disk. */
+    dataRoot: pulumi.Input<string>;
+    /** Outputs that must resolve first (the node's preflight). */
+    after?: pulumi.Input<string>[];
+}
+
+/** Docker's data moved to a data disk; deleting this resource moves it back to /var/lib/docker. */
+export class DockerDataRoot extends pulumi.ComponentResource {
+    public readonly status: pulumi.Output<string>;
+
+    constructor(name: string, args: DockerDataRootArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("harbor-ha:index:DockerDataRoot", name, {}, opts);
+        const move = new command.remote.Command(`${name}-move`, {
+            connection: args.connection,
+            create: pulumi.all([args.nodeName, args.dataRoot, pulumi.all(args.after ?? [])])
+                .apply(([nodeName, dataRoot]) => dockerDataRootScript(nodeName, dataRoot)),
+            delete: pulumi.output(args.nodeName).apply(nodeName => dockerDataRootScript(nodeName, "")),
+            ...commandDefaults,
+        }, { parent: this, ...secretStderr, deleteBeforeReplace: true });
+        this.status = move.stdout;
+        this.registerOutputs({ status: this.status });
+    }
+}

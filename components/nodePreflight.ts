@@ -1,0 +1,40 @@
+import * as command from "@pulumi/command";
+import * as pulumi from "@pulumi/pulumi";
+import { Endpoint, parsePreflightReport, PreflightResult, preflightScript } from "../render/scripts/preflight";
+import { commandDefaults, Connection, secretStderr } from "./connection";
+
+export interface NodePreflightArgs {
+    nodeName: pulumi.Input<string>;
+    connection: pulumi.Input<Connection>;
+    minFreeSpacePercent: pulumi.Input<number>;
+    minFreeInodesPercent: pulumi.Input<number>;
+    port: pulumi.Input<number>;
+    composeProject: pulumi.Input<string>;
+    /** Services the node must reach: Ceph monitors, MySQL, Redis. */
+    endpoints: pulumi.Input<pulumi.Input<Endpoint>[]>;
+    /** Changing these re-runs the checks (e.g. the installer's sha256: a new deployment). */
+    triggers?: pulumi.Input<string>[];
+}
+
+/** Checks a node before anything on it changes; every change on the node waits for `passed`. */
+export class NodePreflight extends pulumi.ComponentResource {
+    /** Each check with its measured value, threshold and verdict. */
+    public readonly results: pulumi.Output<PreflightResult[]>;
+    /** The last line of a passed preflight; dependents wait on it. */
+    public readonly passed: pulumi.Output<string>;
+
+    constructor(name: string, args: NodePreflightArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("harbor-ha:index:NodePreflight", name, {}, opts);
+        const check = new command.remote.Command(`${name}-checks`, {
+            connection: args.connection,
+            create: pulumi.all([args.nodeName, args.minFreeSpacePercent, args.minFreeInodesPercent, args.port, args.composeProject, args.endpoints])
+                .apply(([nodeName, minFreeSpacePercent, minFreeInodesPercent, port, composeProject, endpoints]) =>
+                    preflightScript({ nodeName, minFreeSpacePercent, minFreeInodesPercent, port, composeProject, endpoints })),
+            triggers: args.triggers,
+            ...commandDefaults,
+        }, { parent: this, ...secretStderr });
+        this.results = check.stdout.apply(parsePreflightReport);
+        this.passed = check.stdout.apply(out => out.split("\n").pop() ?? "");
+        this.registerOutputs({ results: this.results, passed: this.passed });
+    }
+}

@@ -1,0 +1,116 @@
+// Node preflight (the seed's disk-pressure lesson): measure everything, change nothing, and fail
+// with one message listing each failed check, its measured value and its threshold.
+import { bashScript, q } from "./shell";
+
+export interface Endpoint {
+    /** e.g. "mysql", "redis", "ceph-mon-1". */
+    name: string;
+    host: string;
+    port: number;
+}
+
+export interface PreflightSpec {
+    nodeName: string;
+    /** Kubelet-like eviction thresholds: nodefs.available<10%, nodefs.inodesFree<5%. */
+    minFreeSpacePercent: number;
+    minFreeInodesPercent: number;
+    port: number;
+    /** docker-compose project name of this node's Harbor (the install directory's name). */
+    composeProject: string;
+    endpoints: Endpoint[];
+}
+
+export interface PreflightResult {
+    check: string;
+    value: string;
+    threshold: string;
+    ok: boolean;
+}
+
+/** Harbor 1.x's installer asks for Docker 1.10+ and docker-compose 1.6+. */
+export const minDocker = "1.10.0";
+export const minCompose = "1.6.0";
+
+export function preflightScript(s: PreflightSpec): string {
+    const reach = s.endpoints.map(e => `check_reach ${q(e.name)} ${q(e.host)} ${e.port}`).join("\n");
+    return bashScript(`preflight of ${s.nodeName} (changes nothing)`, `
+node=${q(s.nodeName)}
+failed=()
+report() { # check value threshold ok
+  printf 'preflight\\t%s\\t%s\\t%s\\t%s\\n' "$1" "$2" "$3" "$4"
+  [ "$4" = ok ] || failed+=("$1 is $2 (threshold $3)")
+}
+version_at_least() { [ "$(printf '%s\\n%s\\n' "$2" "$1" | sort -V | head -n 1)" = "$2" ]; }
+
+arch=$(uname -m)
+os=$( (. /etc/os-release 2>/dev/null && echo "$ID $VERSION_ID") || uname -s)
+[ "$(uname -s)" = Linux ] && [ "$arch" = x86_64 ] && ok=ok || ok=FAIL
+report os "$os $arch" "Linux x86_64 (Harbor 1.x images are amd64)" $ok
+
+docker_root=""
+if v=$(docker version --format '{{.Server.Version}}' 2>/dev/null) && [ -n "$v" ]; then
+  version_at_least "$v" ${minDocker} && ok=ok || ok=FAIL
+  report docker "$v" ">= ${minDocker}" $ok
+  docker_root=$(docker info --format '{{.DockerRootDir}}' 2>/dev/null || true)
+else
+  report docker "not running or not installed" ">= ${minDocker}" FAIL
+fi
+if v=$(docker-compose version --short 2>/dev/null) || v=$(docker compose version --short 2>/dev/null); then
+  v=\${v#v}
+  version_at_least "$v" ${minCompose} && ok=ok || ok=FAIL
+  report compose "$v" ">= ${minCompose}" $ok
+else
+  report compose "not installed" ">= ${minCompose}" FAIL
+fi
+
+check_disk() { # label path
+  local size avail itotal ifree
+  read -r size avail < <(df -P -B1 "$2" | awk 'NR == 2 {print $2, $4}')
+  if [ "\${size:-0}" -gt 0 ] && [ $((avail * 100)) -ge $((${s.minFreeSpacePercent} * size)) ]; then ok=ok; else ok=FAIL; fi
+  report "free space on $1" "$((avail * 100 / (size > 0 ? size : 1)))% ($((avail / 1048576)) MiB free)" ">= ${s.minFreeSpacePercent}%" $ok
+  read -r itotal ifree < <(df -P -i "$2" | awk 'NR == 2 {print $2, $4}')
+  if [ "\${itotal:-0}" -eq 0 ]; then
+    report "free inodes on $1" "not limited" ">= ${s.minFreeInodesPercent}%" ok
+  else
+    [ $((ifree * 100)) -ge $((${s.minFreeInodesPercent} * itotal)) ] && ok=ok || ok=FAIL
+    report "free inodes on $1" "$((ifree * 100 / itotal))% ($ifree free)" ">= ${s.minFreeInodesPercent}%" $ok
+  fi
+}
+check_disk / /
+if [ -n "$docker_root" ] && [ -d "$docker_root" ]; then check_disk "docker data root $docker_root" "$docker_root"; fi
+
+port=${s.port}
+if (exec 3<>/dev/tcp/127.0.0.1/$port) 2>/dev/null; then
+  ours=$(docker ps -q --filter label=com.docker.compose.project=${q(s.composeProject)} --filter publish=$port 2>/dev/null || true)
+  [ -n "$ours" ] && report "port $port" "in use by this Harbor" "free or ours" ok || report "port $port" "in use by another program" "free or ours" FAIL
+else
+  report "port $port" "free" "free or ours" ok
+fi
+
+check_reach() { # name host port
+  if timeout 5 bash -c 'exec 3<>/dev/tcp/$1/$2' _ "$2" "$3" 2>/dev/null; then
+    report "reach $1" "$2:$3 answers" "TCP connect within 5s" ok
+  else
+    report "reach $1" "$2:$3 unreachable" "TCP connect within 5s" FAIL
+  fi
+}
+${reach}
+
+if [ \${#failed[@]} -gt 0 ]; then
+  msg="node $node failed preflight, nothing was changed on it:"
+  for f in "\${failed[@]}"; do msg="$msg
+  - $f"; done
+  echo "$msg" >&2
+  exit 1
+fi
+echo "preflight: $node passed"
+`);
+}
+
+/** The report lines of the preflight's stdout, for the stack output. */
+export function parsePreflightReport(stdout: string): PreflightResult[] {
+    return stdout.split("\n").filter(l => l.startsWith("preflight\t")).map(l => {
+        const [, check, value, threshold, ok] = l.split("\t");
+        return { check, value, threshold, ok: ok === "ok" };
+    });
+}

@@ -1,0 +1,73 @@
+bash -c "$(cat <<'HARBOR_HA_SCRIPT'
+# harbor-ha: Docker data root on harbor-1
+
+set -euo pipefail
+umask 077
+export LC_ALL=C
+
+docker_service() { # start|stop
+  if [ -d /run/systemd/system ] && command -v systemctl >/dev/null 2>&1; then
+    if [ "$1" = stop ]; then systemctl stop docker.socket docker; else systemctl start docker; fi
+  else
+    service docker "$1"
+  fi
+}
+wait_docker() { for _ in $(seq 1 60); do docker info >/dev/null 2>&1 && return 0; sleep 1; done; return 1; }
+
+conf=/etc/docker/daemon.json
+want=/data/docker
+current=$(docker info --format '{{.DockerRootDir}}')
+dest=${want:-/var/lib/docker}
+if [ "$current" = "$dest" ]; then echo "docker: data root of harbor-1 is already $dest"; exit 0; fi
+command -v python3 >/dev/null 2>&1 && py=python3 || py=python
+# Merge first: a malformed daemon.json stops here, before Docker is touched.
+merged=$($py - "$conf" "$want" <<'PY'
+import json, sys
+from collections import OrderedDict
+path, root = sys.argv[1], sys.argv[2]
+try:
+    with open(path) as f:
+        text = f.read()
+except IOError:
+    text = ""
+try:
+    doc = json.loads(text, object_pairs_hook=OrderedDict) if text.strip() else OrderedDict()
+except ValueError as e:
+    sys.stderr.write("%s is not valid JSON (%s); fix or remove it - nothing was changed\n" % (path, e))
+    sys.exit(2)
+if not isinstance(doc, dict):
+    sys.stderr.write("%s must hold a JSON object - nothing was changed\n" % path)
+    sys.exit(2)
+doc.pop("graph", None)  # the pre-17.05 name of data-root; dockerd refuses both at once
+if root:
+    doc["data-root"] = root
+else:
+    doc.pop("data-root", None)
+sys.stdout.write(json.dumps(doc, indent=2, separators=(",", ": ")) + "\n")
+PY
+) || { echo "harbor-1: cannot merge $conf" >&2; exit 1; }
+images=$(docker images -aq | sort -u | wc -l)
+containers=$(docker ps -aq | wc -l)
+[ -f "$conf" ] && cp -p "$conf" "$conf.harbor-ha.bak"
+mkdir -p "$dest"
+docker_service stop
+if command -v rsync >/dev/null 2>&1; then rsync -aHS --numeric-ids "$current"/ "$dest"/; else cp -a "$current"/. "$dest"/; fi
+mkdir -p /etc/docker
+printf '%s\n' "$merged" >"$conf.tmp" && chmod 0644 "$conf.tmp" && mv -f "$conf.tmp" "$conf"
+restore() {
+  echo "harbor-1: $1; daemon.json restored, data left in $current" >&2
+  if [ -f "$conf.harbor-ha.bak" ]; then mv -f "$conf.harbor-ha.bak" "$conf"; else rm -f "$conf"; fi
+  docker_service stop || true; docker_service start || true
+  exit 1
+}
+docker_service start || restore "docker did not start"
+wait_docker || restore "docker did not come back"
+[ "$(docker info --format '{{.DockerRootDir}}')" = "$dest" ] || restore "docker does not use $dest"
+[ "$(docker images -aq | sort -u | wc -l)" = "$images" ] || restore "image count changed"
+[ "$(docker ps -aq | wc -l)" = "$containers" ] || restore "container count changed"
+# Verified: the old copy goes, which is what frees the small disk (the directory itself may be a mount).
+find "$current" -mindepth 1 -maxdepth 1 -exec rm -rf --one-file-system {} +
+rm -f "$conf.harbor-ha.bak"
+echo "docker: data root of harbor-1 moved from $current to $dest ($images images, $containers containers)"
+HARBOR_HA_SCRIPT
+)"

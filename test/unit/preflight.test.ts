@@ -1,0 +1,94 @@
+// Preflight run for real in a sandbox: stubs stand in for df and docker so a full or healthy disk
+// can be staged; the thresholds and the failure message are the product's own logic.
+import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import * as fs from "fs";
+import * as net from "net";
+import * as os from "os";
+import * as path from "path";
+import { after, before, describe, it } from "node:test";
+import { parsePreflightReport, preflightScript, PreflightSpec } from "../../render/scripts/preflight";
+
+let openPort = 0;
+let server: net.Server;
+before(async () => {
+    server = net.createServer(s => s.end());
+    await new Promise<void>(r => server.listen(0, "127.0.0.1", () => r()));
+    openPort = (server.address() as net.AddressInfo).port;
+});
+after(() => server.close());
+
+/** df -P -B1 and df -P -i stubs: size/avail bytes and inodes for every path. */
+function sandbox(disk: { size: number; avail: number; inodes: number; ifree: number }, docker = true) {
+    const bin = fs.mkdtempSync(path.join(os.tmpdir(), "harbor-ha-preflight-"));
+    const stub = (name: string, body: string) => fs.writeFileSync(path.join(bin, name), `#!/bin/bash\n${body}\n`, { mode: 0o755 });
+    stub("df", `if [ "$2" = -i ]; then echo "Filesystem Inodes IUsed IFree IUse% Mounted"; echo "/dev/vda ${disk.inodes} 0 ${disk.ifree} 0% /";
+else echo "Filesystem 1-blocks Used Available Capacity Mounted"; echo "/dev/vda ${disk.size} 0 ${disk.avail} 0% /"; fi`);
+    if (docker) {
+        stub("docker", `case "$1" in
+  version) echo 20.10.24;;
+  info) echo /var/lib/docker;;
+  ps) echo "";;
+  compose) exit 1;;
+esac`);
+        stub("docker-compose", "echo 1.29.2");
+    } else {
+        stub("docker", "exit 1");
+        stub("docker-compose", "exit 127");
+    }
+    return bin;
+}
+
+function run(bin: string, spec: Partial<PreflightSpec> = {}) {
+    const full: PreflightSpec = {
+        nodeName: "harbor-2", minFreeSpacePercent: 10, minFreeInodesPercent: 5, port: 1, composeProject: "harbor",
+        endpoints: [{ name: "mysql", host: "127.0.0.1", port: openPort }], ...spec,
+    };
+    return spawnSync("sh", ["-c", preflightScript(full)], { encoding: "utf8", env: { ...process.env, PATH: `${bin}:${process.env.PATH}` } });
+}
+
+const GiB = 1024 ** 3;
+
+describe("preflight", () => {
+    it("passes a healthy node and reports every check", () => {
+        const r = run(sandbox({ size: 100 * GiB, avail: 50 * GiB, inodes: 1000, ifree: 900 }));
+        assert.equal(r.status, 0, r.stderr);
+        const results = parsePreflightReport(r.stdout);
+        const checks = results.map(c => c.check);
+        for (const c of ["os", "docker", "compose", "free space on /", "free inodes on /", "port 1", "reach mysql"]) assert.ok(checks.includes(c), c);
+        assert.ok(results.every(c => c.ok), JSON.stringify(results));
+        assert.deepEqual(results.find(c => c.check === "free space on /"), { check: "free space on /", value: "50% (51200 MiB free)", threshold: ">= 10%", ok: true });
+    });
+
+    it("refuses the seed's node: 6 GB disk with 448 MB free is under 10%", () => {
+        const r = run(sandbox({ size: 6 * GiB, avail: 448 * 1024 ** 2, inodes: 1000, ifree: 900 }));
+        assert.notEqual(r.status, 0);
+        assert.match(r.stderr, /^node harbor-2 failed preflight, nothing was changed on it:\n  - free space on \/ is 7% \(448 MiB free\) \(threshold >= 10%\)$/m);
+    });
+
+    it("refuses a node out of inodes, at the configured threshold", () => {
+        const r = run(sandbox({ size: 100 * GiB, avail: 50 * GiB, inodes: 1000, ifree: 40 }), { minFreeInodesPercent: 5 });
+        assert.match(r.stderr, /free inodes on \/ is 4% \(40 free\) \(threshold >= 5%\)/);
+        const r2 = run(sandbox({ size: 100 * GiB, avail: 50 * GiB, inodes: 1000, ifree: 40 }), { minFreeInodesPercent: 3 });
+        assert.equal(r2.status, 0, r2.stderr);
+    });
+
+    it("counts exactly at the threshold as enough", () => {
+        const r = run(sandbox({ size: 1000, avail: 100, inodes: 100, ifree: 5 }));
+        assert.equal(r.status, 0, r.stderr);
+    });
+
+    it("refuses a node without Docker, a port taken by another program and an unreachable service, in one message", () => {
+        const r = run(sandbox({ size: 100 * GiB, avail: 50 * GiB, inodes: 1000, ifree: 900 }, false), {
+            port: openPort,
+            endpoints: [{ name: "redis", host: "127.0.0.1", port: 1 }],
+        });
+        assert.notEqual(r.status, 0);
+        const lines = r.stderr.trim().split("\n");
+        assert.equal(lines[0], "node harbor-2 failed preflight, nothing was changed on it:");
+        assert.ok(lines.includes("  - docker is not running or not installed (threshold >= 1.10.0)"), r.stderr);
+        assert.ok(lines.includes("  - compose is not installed (threshold >= 1.6.0)"), r.stderr);
+        assert.ok(lines.includes(`  - port ${openPort} is in use by another program (threshold free or ours)`), r.stderr);
+        assert.ok(lines.includes("  - reach redis is 127.0.0.1:1 unreachable (threshold TCP connect within 5s)"), r.stderr);
+    });
+});
