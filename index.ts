@@ -1,6 +1,8 @@
 // harbor-ha: a highly available Harbor on plain Linux VMs (see README.md).
 import * as fs from "fs";
+import * as pulumi from "@pulumi/pulumi";
 import { loadConfig } from "./config/load";
+import { configWarnings } from "./config/validate";
 import { readInstaller, resolveInstaller } from "./config/installer";
 import { HarborCluster } from "./components/harborCluster";
 import { requireFlavor } from "./render/flavor";
@@ -8,10 +10,14 @@ import { requireFlavor } from "./render/flavor";
 async function main() {
     // Validation first: a bad stack file stops here, before any resource is registered.
     const { config, secrets } = loadConfig();
+    for (const w of configWarnings(config)) pulumi.log.warn(w);
     const installer = readInstaller(await resolveInstaller(config.installer), requireFlavor(config.harborVersion));
     const cluster = new HarborCluster("cluster", {
         domain: config.domain,
         port: config.port,
+        protocol: config.protocol,
+        tls: config.tls,
+        tlsPrivateKey: secrets.tlsPrivateKey,
         harborVersion: config.harborVersion,
         installer,
         installDir: config.installDir,
@@ -36,6 +42,9 @@ async function main() {
         tokenCertFingerprint: cluster.tokenCertFingerprint,
         tokenCertificatePem: cluster.tokenCertificatePem,
         adminPassword: cluster.adminPassword,
+        caPem: cluster.caPem,
+        clientTrustPath: cluster.clientTrustPath,
+        tlsNotAfter: cluster.tlsNotAfter,
         installerSha256: installer.sha256,
     };
 }

@@ -2,10 +2,11 @@ import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
 import * as path from "path";
 import { InstallerContents } from "../config/installer";
-import { CephConfig, MysqlConfig, NodeConfig, PreflightConfig, RedisConfig } from "../config/types";
+import { CephConfig, MysqlConfig, NodeConfig, PreflightConfig, RedisConfig, TlsConfig } from "../config/types";
 import { PreflightResult } from "../render/scripts/preflight";
 import { externalHost } from "../render/harborConfig";
 import { CephMount } from "./cephMount";
+import { ClusterTls } from "./clusterTls";
 import { nodeConnection } from "./connection";
 import { DockerDataRoot } from "./dockerDataRoot";
 import { ExternalMySQL } from "./externalMysql";
@@ -17,6 +18,10 @@ import { SharedTokenKeys } from "./sharedTokenKeys";
 export interface HarborClusterArgs {
     domain: pulumi.Input<string>;
     port: number;
+    /** Plain: https creates the ClusterTls component. */
+    protocol: "http" | "https";
+    tls: TlsConfig;
+    tlsPrivateKey?: pulumi.Input<string>;
     harborVersion: pulumi.Input<string>;
     installer: pulumi.Input<InstallerContents>;
     installDir: pulumi.Input<string>;
@@ -57,6 +62,10 @@ export class HarborCluster extends pulumi.ComponentResource {
     public readonly tokenCertFingerprint: pulumi.Output<string>;
     public readonly tokenCertificatePem: pulumi.Output<string>;
     public readonly adminPassword: pulumi.Output<string>;
+    /** With https: the CA clients trust, where Docker wants it, and the certificate's expiry. */
+    public readonly caPem?: pulumi.Output<string>;
+    public readonly clientTrustPath?: pulumi.Output<string>;
+    public readonly tlsNotAfter?: pulumi.Output<string>;
 
     constructor(name: string, args: HarborClusterArgs, opts?: pulumi.ComponentResourceOptions) {
         super("harbor-ha:index:HarborCluster", name, {}, opts);
@@ -95,6 +104,15 @@ export class HarborCluster extends pulumi.ComponentResource {
             : new DockerDataRoot(`${name}-${n.name}-docker-data-root`, {
                 nodeName: n.name, connection: connections[i], dataRoot: n.dockerDataRoot, after: [preflights[i].passed],
             }, child).status);
+        const tls = args.protocol === "https" ? new ClusterTls(`${name}-tls`, {
+            domain: args.domain,
+            sans: [...new Set(args.nodes.flatMap(n => [n.name, n.address]))],
+            renewBeforeDays: args.tls.renewBeforeDays,
+            port: args.port,
+            suppliedCertificatePem: args.tls.certificate,
+            suppliedPrivateKeyPem: args.tls.certificate ? args.tlsPrivateKey : undefined,
+            suppliedCaPem: args.tls.caCertificate,
+        }, child) : undefined;
         const targets = args.nodes.map((n, i) => ({ name: n.name, connection: connections[i], ready: ready[i] }));
         const mounts = args.nodes.map((n, i) => new CephMount(`${name}-${n.name}-cephfs`, {
             connection: targets[i].connection,
@@ -128,6 +146,10 @@ export class HarborCluster extends pulumi.ComponentResource {
             dataPath: mounts[i].dataPath,
             domain: args.domain,
             port: args.port,
+            protocol: args.protocol,
+            tlsCertificatePem: tls?.certificatePem,
+            tlsPrivateKeyPem: tls?.privateKeyPem,
+            tlsCaPem: tls?.caPem,
             mysqlHost: db.host, mysqlPort: db.port, mysqlDatabase: db.database, mysqlUser: db.user, mysqlPassword: db.password,
             redisUrl: redis.url,
             adminPassword: this.adminPassword,
@@ -137,7 +159,10 @@ export class HarborCluster extends pulumi.ComponentResource {
             after: [db.ready, redis.ready],
         }, child));
 
-        this.url = pulumi.output(args.domain).apply(domain => `http://${externalHost({ domain, port: args.port, protocol: "http" })}`);
+        this.url = pulumi.output(args.domain).apply(domain => `${args.protocol}://${externalHost({ domain, port: args.port, protocol: args.protocol })}`);
+        this.caPem = tls?.caPem;
+        this.clientTrustPath = tls?.clientTrustPath;
+        this.tlsNotAfter = tls?.notAfter;
         this.nodeStatus = pulumi.all(nodes.map(n => n.status)).apply(statuses =>
             Object.fromEntries(args.nodes.map((n, i) => [n.name, statuses[i]])));
         this.preflight = pulumi.all(preflights.map(p => p.results)).apply(results =>
@@ -147,6 +172,7 @@ export class HarborCluster extends pulumi.ComponentResource {
         this.registerOutputs({
             url: this.url, nodeStatus: this.nodeStatus, preflight: this.preflight, tokenCertFingerprint: this.tokenCertFingerprint,
             tokenCertificatePem: this.tokenCertificatePem, adminPassword: this.adminPassword,
+            caPem: this.caPem, clientTrustPath: this.clientTrustPath, tlsNotAfter: this.tlsNotAfter,
         });
     }
 }

@@ -19,6 +19,11 @@ export interface HarborNodeArgs {
     dataPath: pulumi.Input<string>;
     domain: pulumi.Input<string>;
     port: pulumi.Input<number>;
+    protocol: pulumi.Input<"http" | "https">;
+    /** With https: the cluster certificate, its key and the CA clients trust. */
+    tlsCertificatePem?: pulumi.Input<string>;
+    tlsPrivateKeyPem?: pulumi.Input<string>;
+    tlsCaPem?: pulumi.Input<string>;
     mysqlHost: pulumi.Input<string>;
     mysqlPort: pulumi.Input<number>;
     mysqlDatabase: pulumi.Input<string>;
@@ -72,19 +77,32 @@ export class HarborNode extends pulumi.ComponentResource {
         const mysql = pulumi.all([args.mysqlHost, args.mysqlPort, args.mysqlDatabase, args.mysqlUser, args.mysqlPassword])
             .apply(([host, port, database, user, password]) => ({ host, port, database, user, password }));
         // Waiting on `after` makes the deploy depend on those checks without copying their text.
-        const settings = pulumi.all([pulumi.all(args.after ?? []), args.domain, args.port, layout, mysql, args.redisUrl, args.adminPassword])
-            .apply(([, domain, port, l, m, redisUrl, adminPassword]): HarborSettings => ({
-                domain, port, protocol: "http", dataPath: l.dataPath, mysql: m, redisUrl, adminPassword,
+        const settings = pulumi.all([pulumi.all(args.after ?? []), args.domain, args.port, args.protocol, layout, mysql, args.redisUrl, args.adminPassword])
+            .apply(([, domain, port, protocol, l, m, redisUrl, adminPassword]): HarborSettings => ({
+                domain, port, protocol, dataPath: l.dataPath, mysql: m, redisUrl, adminPassword,
+                tls: protocol === "https"
+                    ? { certPath: `${l.installDir}/${stageDir}/${staged.tlsCert}`, keyPath: `${l.installDir}/${stageDir}/${staged.tlsKey}` }
+                    : undefined,
             }));
-        const rendered = pulumi.all([flavor, installer, layout, settings, args.tokenPrivateKeyPem, args.tokenCertificatePem, args.secretKey])
-            .apply(([f, i, l, s, key, cert, secretKey]): Rendered => ({
+        const tlsFiles = pulumi.all([args.protocol, args.tlsCertificatePem, args.tlsPrivateKeyPem, args.tlsCaPem])
+            .apply(([protocol, cert, key, ca]) => {
+                if (protocol !== "https") return [];
+                if (!cert || !key || !ca) throw new Error(`${name}: https needs the certificate, its key and the CA`);
+                return [
+                    { path: `${stageDir}/${staged.tlsCert}`, mode: "0644", content: cert },
+                    { path: `${stageDir}/${staged.tlsKey}`, mode: "0600", content: key },
+                    { path: `${stageDir}/${staged.tlsCa}`, mode: "0644", content: ca },
+                ];
+            });
+        const rendered = pulumi.all([flavor, installer, layout, settings, args.tokenPrivateKeyPem, args.tokenCertificatePem, args.secretKey, tlsFiles])
+            .apply(([f, i, l, s, key, cert, secretKey, tls]): Rendered => ({
                 layout: l,
                 files: [
                     { path: f.files.harborCfg, mode: "0600", content: renderHarborCfg(i.harborCfg, f, s) },
                     {
                         path: f.files.compose, mode: "0644", content: transformCompose(i.compose, {
                             dataVolumePrefix: f.dataVolumePrefix, dataPath: l.dataPath, dropServices: f.replacedServices,
-                            proxyService: f.proxyService, proxyPorts: [`${l.port}:80`],
+                            proxyService: f.proxyService, proxyPorts: [`${l.port}:${s.protocol === "https" ? 443 : 80}`],
                         }),
                     },
                     { path: f.files.adminserverEnvTemplate, mode: "0600", content: renderAdminserverEnv(i.adminserverEnvTemplate, s) },
@@ -92,13 +110,16 @@ export class HarborNode extends pulumi.ComponentResource {
                     { path: `${stageDir}/${staged.tokenKey}`, mode: "0600", content: key },
                     { path: `${stageDir}/${staged.tokenCert}`, mode: "0644", content: cert },
                     { path: `${stageDir}/${staged.secretKey}`, mode: "0600", content: secretKey },
+                    ...tls,
                 ],
             }));
 
+        const script = pulumi.all([flavor, layout, args.nodeName, args.protocol, args.domain])
+            .apply(([f, l, n, protocol, domain]) => deployScript(f, l, n, { protocol, domain }));
         const deploy = new command.remote.Command(`${name}-deploy`, {
             connection: args.connection,
-            create: pulumi.all([flavor, layout, args.nodeName]).apply(([f, l, n]) => deployScript(f, l, n)),
-            update: pulumi.all([flavor, layout, args.nodeName]).apply(([f, l, n]) => deployScript(f, l, n)),
+            create: script,
+            update: script,
             delete: pulumi.all([layout, args.nodeName]).apply(([l, n]) => stopScript(l, n)),
             stdin: pulumi.secret(rendered.apply(r => encodeBundle(r.files))),
             // A new installer replaces the deployment: the old one is stopped first, then the new one starts.

@@ -6,7 +6,7 @@ import { ClusterConfig, SecretKey, secretKeys } from "./types";
 
 export const plainKeys = [
     "domain", "port", "harborVersion", "installer", "installDir", "nodes", "ceph", "mysql", "redis", "tokenKeyRotation",
-    "preflight", "dockerDataRoot",
+    "preflight", "dockerDataRoot", "protocol", "tls",
 ] as const;
 
 export type Secrets = { [K in SecretKey]?: pulumi.Output<string> };

@@ -59,11 +59,23 @@ export type InstallerSource =
     | { kind: "file"; path: string }
     | { kind: "url"; url: string; sha256: string };
 
+export interface TlsConfig {
+    /** A generated certificate this close to expiry is re-issued on `pulumi up`. */
+    renewBeforeDays: number;
+    /** Your own certificate (PEM, with the secret tlsPrivateKey) instead of a generated one. */
+    certificate?: string;
+    /** The CA clients must trust for your certificate; defaults to the certificate. */
+    caCertificate?: string;
+}
+
 export interface ClusterConfig {
     /** The registry's domain name: Harbor's hostname on every node, never a node address. */
     domain: string;
     /** The port clients use, published by every node's proxy and by the load balancer. */
     port: number;
+    /** https unless http is chosen explicitly (the seed's problem 1). */
+    protocol: "http" | "https";
+    tls: TlsConfig;
     harborVersion: string;
     installer: InstallerSource;
     /** Where the installer is unpacked on each node. */
@@ -85,6 +97,7 @@ export const secretKeys = [
     "mysqlAdminPassword",
     "redisPassword",
     "adminPassword",
+    "tlsPrivateKey",
 ] as const;
 export type SecretKey = (typeof secretKeys)[number];
 

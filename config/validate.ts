@@ -3,9 +3,10 @@
 import * as net from "net";
 import * as path from "path";
 import { flavorFor } from "../render/flavor";
+import { certificateProblems } from "./certificate";
 import {
     CephClient, CephConfig, ClusterConfig, InstallerSource, MysqlConfig, NodeConfig, RedisConfig,
-    SecretKey, requiredSecrets, secretKeys,
+    SecretKey, TlsConfig, requiredSecrets, secretKeys,
 } from "./types";
 
 export const project = "harbor-ha";
@@ -30,6 +31,7 @@ export const objectFields = {
     installer: ["path", "url", "sha256"],
     nodes: ["name", "host", "sshPort", "user", "hostKey", "address", "dockerDataRoot"],
     preflight: ["minFreeSpacePercent", "minFreeInodesPercent"],
+    tls: ["renewBeforeDays", "certificate", "caCertificate"],
     ceph: ["monitors", "path", "mountPoint", "user", "client"],
     mysql: ["host", "port", "database", "user", "adminUser", "schemaFile"],
     redis: ["host", "port", "dbIndex", "poolSize"],
@@ -307,6 +309,21 @@ function validatePreflight(c: Checker) {
     };
 }
 
+function validateTls(c: Checker, raw: RawConfig, protocol: string, domain: string): TlsConfig {
+    const o = c.object("tls", false);
+    c.unknownFields("tls", o, objectFields.tls);
+    const certificate = o.certificate === undefined || o.certificate === "" ? undefined : c.str("tls.certificate", o.certificate);
+    const caCertificate = o.caCertificate === undefined || o.caCertificate === "" ? undefined : c.str("tls.caCertificate", o.caCertificate);
+    const key = raw.secrets.tlsPrivateKey?.value;
+    if (certificate && protocol === "https") {
+        if (!key) c.fail("tlsPrivateKey", "is required with tls.certificate (pulumi config set --secret harbor-ha:tlsPrivateKey < server.key)");
+        else if (domain) for (const p of certificateProblems(certificate, key, domain)) c.fail("tls.certificate", p);
+    }
+    if (key && !certificate) c.fail("tlsPrivateKey", "is set but tls.certificate is not: give both, or neither for a generated certificate");
+    if (certificate && protocol === "http") c.fail("tls.certificate", "is set but protocol is http");
+    return { renewBeforeDays: c.int("tls.renewBeforeDays", o.renewBeforeDays, 30, 1, 365), certificate, caCertificate };
+}
+
 function validateSecrets(c: Checker, raw: RawConfig): void {
     for (const key of secretKeys) {
         const s = raw.secrets[key];
@@ -318,7 +335,7 @@ function validateSecrets(c: Checker, raw: RawConfig): void {
             c.fail(key, `is stored in plain text in the stack file; remove it and set it with ` +
                 `"pulumi config set --secret ${project}:${key}" so it is encrypted`);
         }
-        if (key !== "sshPrivateKey" && (/[\r\n\0]/.test(s.value) || s.value !== s.value.trim())) {
+        if (key !== "sshPrivateKey" && key !== "tlsPrivateKey" && (/[\r\n\0]/.test(s.value) || s.value !== s.value.trim())) {
             c.fail(key, "must be one line without leading or trailing spaces");
         }
     }
@@ -351,9 +368,13 @@ export function validateConfig(raw: RawConfig): ClusterConfig {
             c.fail("domain", "must not be localhost: clients reach the registry through the load balancer");
         }
     }
+    const protocol = c.str("protocol", c.value("protocol"), { def: "https" });
+    if (protocol !== "https" && protocol !== "http") c.fail("protocol", `must be "https" or "http", got "${protocol}"`);
     const cfg: ClusterConfig = {
         domain,
         port: c.port("port", c.value("port"), 8070),
+        protocol: protocol === "http" ? "http" : "https",
+        tls: validateTls(c, raw, protocol, domain),
         harborVersion: validateVersion(c),
         installer: validateInstaller(c, raw),
         installDir: c.absPath("installDir", c.value("installDir"), "/opt/harbor"),
@@ -373,4 +394,12 @@ export function validateConfig(raw: RawConfig): ClusterConfig {
     validateSecrets(c, raw);
     if (c.problems.length > 0) throw new ConfigError(c.problems);
     return cfg;
+}
+
+/** Allowed but worth saying in every preview. */
+export function configWarnings(cfg: ClusterConfig): string[] {
+    return cfg.protocol === "http"
+        ? [`${project}:protocol is http: registry passwords cross the network in clear text and every Docker client ` +
+            `needs "insecure-registries" (the seed's problem 1). Use https unless this is a throwaway lab.`]
+        : [];
 }

@@ -12,6 +12,8 @@ export interface HarborSettings {
     /** The seed's _REDIS_URL value: host:port,poolsize,password,dbindex. */
     redisUrl: string;
     adminPassword: string;
+    /** With https: where the node keeps the certificate and key that prepare hands to the proxy. */
+    tls?: { certPath: string; keyPath: string };
 }
 
 /** The address clients use; Harbor puts it in token realms and UI links, so it is the domain, never a node IP. */
@@ -31,6 +33,10 @@ export function renderHarborCfg(template: string, flavor: Flavor, s: HarborSetti
         // The secretkey encrypts settings stored in the shared database: one file on shared storage.
         secretkey_path: s.dataPath,
     };
+    if (s.protocol === "https") {
+        if (!s.tls) throw new Error("https needs the certificate and key paths");
+        Object.assign(keys, { ssl_cert: s.tls.certPath, ssl_cert_key: s.tls.keyPath });
+    }
     if (flavor.cfgHasDbHost) {
         Object.assign(keys, { db_host: s.mysql.host, db_port: String(s.mysql.port), db_user: s.mysql.user });
     }

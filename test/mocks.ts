@@ -6,7 +6,13 @@ import * as os from "os";
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import * as tar from "tar";
-import { generateTokenKeys } from "../components/tokenKeys";
+import { certificateProvider, caProvider } from "../components/clusterTls";
+import { keyProvider } from "../components/sharedTokenKeys";
+
+// Dynamic resources run their real providers' create (the token key at a smaller size, for speed).
+const dynamicProviders: Record<string, pulumi.dynamic.ResourceProvider> = {
+    TokenKeypair: keyProvider, ClusterCa: caProvider, ServerCertificate: certificateProvider,
+};
 
 export const fixtures = path.join(__dirname, "fixtures");
 
@@ -65,7 +71,7 @@ export const generatedSecrets: string[] = [];
 
 export async function setupMocks(): Promise<void> {
     await pulumi.runtime.setMocks({
-        newResource(args: pulumi.runtime.MockResourceArgs) {
+        async newResource(args: pulumi.runtime.MockResourceArgs) {
             recorded.push({ type: args.type, name: args.name, inputs: args.inputs });
             const state: Record<string, any> = { ...args.inputs };
             const kind = args.type.startsWith("pulumi-nodejs:dynamic") ? "dynamic" : args.type;
@@ -76,8 +82,10 @@ export async function setupMocks(): Promise<void> {
                     break;
                 }
                 case "dynamic": {
-                    // The real generator, at a smaller size so the suite stays fast.
-                    Object.assign(state, generateTokenKeys(args.inputs.commonName, 2048, args.inputs.validDays));
+                    const provider = dynamicProviders[args.type.split(":").pop()!];
+                    const inputs = { ...args.inputs, ...(args.inputs.bits ? { bits: 2048 } : {}) };
+                    const created = await provider.create(inputs);
+                    Object.assign(state, created.outs);
                     generatedSecrets.push(state.privateKeyPem);
                     break;
                 }

@@ -14,7 +14,15 @@ export interface NodeLayout {
 
 /** Files the deploy step keeps outside the installer tree until prepare has run. */
 export const stageDir = ".harbor-ha";
-export const staged = { tokenKey: "token/private_key.pem", tokenCert: "token/root.crt", secretKey: "secretkey" } as const;
+export const staged = {
+    tokenKey: "token/private_key.pem", tokenCert: "token/root.crt", secretKey: "secretkey",
+    tlsCert: "tls/server.crt", tlsKey: "tls/server.key", tlsCa: "tls/ca.crt",
+} as const;
+
+export interface Endpoint {
+    protocol: "http" | "https";
+    domain: string;
+}
 
 export function installerArchivePath(installDir: string): string {
     return `${installDir.replace(/\/+$/, "")}-installer.tgz`;
@@ -51,8 +59,10 @@ echo "installer: $sha unpacked in $dir, images loaded"
  * Writes the bundle, then runs prepare and only AFTER it installs the shared keypair: prepare
  * rewrites common/config on every run and would put the installer's own (public) keypair there.
  */
-export function deployScript(f: Flavor, l: NodeLayout, nodeName: string): string {
-    const health = `http://127.0.0.1:${l.port}${f.health.path}`;
+export function deployScript(f: Flavor, l: NodeLayout, nodeName: string, e: Endpoint): string {
+    // Over https the node is asked by the domain (resolved to itself) and the certificate verified.
+    const health = e.protocol === "https" ? `https://${e.domain}:${l.port}${f.health.path}` : `http://127.0.0.1:${l.port}${f.health.path}`;
+    const curlTls = e.protocol === "https" ? ` --cacert "$stage/${staged.tlsCa}" --resolve ${q(`${e.domain}:${l.port}:127.0.0.1`)}` : "";
     return bashScript(`deploy Harbor ${f.version} on ${nodeName}`, `
 dir=${q(l.installDir)}
 data=${q(l.dataPath)}
@@ -79,7 +89,7 @@ install -m 0644 "$stage/${staged.tokenCert}" ${q(f.tokenCertPath)}
 # Recreate so every container reads the new config and keys (a bind-mounted file keeps its old inode).
 compose up -d --force-recreate >>"$log" 2>&1 || fail "docker-compose up"
 for i in $(seq 1 90); do
-  if body=$(curl -fsS -m 5 ${q(health)} 2>/dev/null) && printf '%s' "$body" | grep -q ${q(f.health.expect)}; then
+  if body=$(curl -fsS -m 5${curlTls} ${q(health)} 2>/dev/null) && printf '%s' "$body" | grep -q ${q(f.health.expect)}; then
     echo "${nodeName}: healthy (${f.health.path}), deployed in \${SECONDS}s"
     exit 0
   fi

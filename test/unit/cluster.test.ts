@@ -31,7 +31,9 @@ describe("a 3-node stack", () => {
         assert.equal(count("HarborNode"), 3);
         assert.equal(count("NodePreflight"), 3);
         assert.equal(count("DockerDataRoot"), 0, "Docker is left alone unless dockerDataRoot is set");
-        assert.equal(recorded.filter(r => r.type.startsWith("pulumi-nodejs:dynamic")).length, 1, "exactly one keypair");
+        assert.equal(count("ClusterTls"), 1, "https by default");
+        assert.deepEqual(recorded.filter(r => r.type.startsWith("pulumi-nodejs:dynamic")).map(r => r.type.split(":").pop()).sort(),
+            ["ClusterCa", "ServerCertificate", "TokenKeypair"], "exactly one keypair, one CA, one server certificate");
     });
 
     it("gives every node byte-identical token key material, the keypair's own", async () => {
@@ -103,7 +105,7 @@ describe("a 3-node stack", () => {
             assert.doesNotMatch(compose, /^ {2}mysql:/m);
             assert.doesNotMatch(compose, /- mysql$/m);
             assert.doesNotMatch(compose, /- \/data[/:]/);
-            assert.match(compose, /- 8070:80/);
+            assert.match(compose, /- 8070:443/);
         }
     });
 
@@ -136,9 +138,29 @@ describe("a 3-node stack", () => {
         }
     });
 
+    it("serves HTTPS with the cluster certificate on every node, checked against the CA", async () => {
+        const ca = await promiseOf(outputs.caPem);
+        assert.match(ca, /^-----BEGIN CERTIFICATE-----/);
+        assert.equal(await promiseOf(outputs.clientTrustPath), "/etc/docker/certs.d/hub.example.test:8070/ca.crt");
+        const certs = new Set<string>();
+        for (const d of deploys()) {
+            const files = decodeBundle(plain(d.inputs.stdin));
+            const cfg = files.find(f => f.path === "harbor.cfg")!.content;
+            assert.match(cfg, /^ui_url_protocol = https$/m);
+            assert.match(cfg, /^ssl_cert = \/opt\/harbor\/\.harbor-ha\/tls\/server\.crt$/m);
+            assert.match(cfg, /^ssl_cert_key = \/opt\/harbor\/\.harbor-ha\/tls\/server\.key$/m);
+            assert.equal(files.find(f => f.path === ".harbor-ha/tls/ca.crt")!.content, ca);
+            assert.equal(files.find(f => f.path === ".harbor-ha/tls/server.key")!.mode, "0600");
+            certs.add(files.find(f => f.path === ".harbor-ha/tls/server.crt")!.content);
+            assert.match(d.inputs.create, /--cacert "\$stage\/tls\/ca.crt" --resolve hub.example.test\\:8070\\:127.0.0.1/);
+        }
+        assert.equal(certs.size, 1, "one certificate for the cluster");
+        assert.match(await promiseOf(outputs.tlsNotAfter), /^\d{4}-\d\d-\d\dT/);
+    });
+
     it("reports each node's status by name", async () => {
         const status = await promiseOf(outputs.nodeStatus);
         assert.deepEqual(Object.keys(status), ["harbor-1", "harbor-2", "harbor-3"]);
-        assert.equal(await promiseOf(outputs.url), "http://hub.example.test:8070");
+        assert.equal(await promiseOf(outputs.url), "https://hub.example.test:8070");
     });
 });

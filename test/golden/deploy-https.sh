@@ -1,0 +1,68 @@
+bash -c "$(cat <<'HARBOR_HA_SCRIPT'
+# harbor-ha: deploy Harbor 1.2.2 on harbor-1
+
+set -euo pipefail
+umask 077
+export LC_ALL=C
+
+# read_bundle DIR: "<mode> <path> <base64>" lines on stdin -> files; sets BUNDLE_CHANGED.
+read_bundle() {
+  local dir=$1 mode rel b64 tmp
+  BUNDLE_CHANGED=0
+  while read -r mode rel b64; do
+    [ -n "$mode" ] || continue
+    mkdir -p "$dir/$(dirname "$rel")"
+    tmp=$(mktemp "$dir/$rel.XXXXXX")
+    printf '%s' "$b64" | base64 -d >"$tmp"
+    chmod "$mode" "$tmp"
+    if [ -f "$dir/$rel" ] && cmp -s "$tmp" "$dir/$rel" && [ "$(stat -c %a "$dir/$rel")" = "$(stat -c %a "$tmp")" ]; then
+      rm -f "$tmp"
+    else
+      mv -f "$tmp" "$dir/$rel"
+      BUNDLE_CHANGED=$((BUNDLE_CHANGED + 1))
+    fi
+  done
+}
+
+compose() {
+  if command -v docker-compose >/dev/null 2>&1; then docker-compose "$@"
+  elif docker compose version >/dev/null 2>&1; then docker compose "$@"
+  else echo "neither docker-compose nor the docker compose plugin is installed" >&2; return 1
+  fi
+}
+
+dir=/opt/harbor
+data=/mnt/cephfs/harbor/data
+stage="$dir/.harbor-ha"
+log="$stage/deploy.log"
+[ -x "$dir/prepare" ] || { echo "harbor-1: no installer in $dir (prepare missing)" >&2; exit 1; }
+mountpoint -q /mnt/cephfs/harbor || { echo "harbor-1: CephFS is not mounted at /mnt/cephfs/harbor" >&2; exit 1; }
+mkdir -p "$stage"
+read_bundle "$dir"
+# One secretkey for the whole cluster, on shared storage; another one there means other data.
+mkdir -p "$data"
+if [ -f "$data/secretkey" ]; then
+  cmp -s "$data/secretkey" "$stage/secretkey" ||
+    { echo "harbor-1: $data/secretkey exists and differs from this cluster's key; refusing to overwrite it" >&2; exit 1; }
+else
+  install -m 0600 "$stage/secretkey" "$data/secretkey"
+fi
+cd "$dir"
+: >"$log"
+fail() { echo "harbor-1: $1 failed; last lines of $log:" >&2; tail -n 20 "$log" >&2; exit 1; }
+./prepare >>"$log" 2>&1 || fail prepare
+install -m 0600 "$stage/token/private_key.pem" common/config/ui/private_key.pem
+install -m 0644 "$stage/token/root.crt" common/config/registry/root.crt
+# Recreate so every container reads the new config and keys (a bind-mounted file keeps its old inode).
+compose up -d --force-recreate >>"$log" 2>&1 || fail "docker-compose up"
+for i in $(seq 1 90); do
+  if body=$(curl -fsS -m 5 --cacert "$stage/tls/ca.crt" --resolve hub.example.test\:8070\:127.0.0.1 https\://hub.example.test\:8070/api/systeminfo 2>/dev/null) && printf '%s' "$body" | grep -q registry_url; then
+    echo "harbor-1: healthy (/api/systeminfo), deployed in ${SECONDS}s"
+    exit 0
+  fi
+  sleep 2
+done
+compose ps >>"$log" 2>&1 || true
+fail "health check https://hub.example.test:8070/api/systeminfo"
+HARBOR_HA_SCRIPT
+)"

@@ -1,0 +1,29 @@
+// The same stack with protocol http, chosen explicitly: no certificate, the proxy on port 80.
+import assert from "node:assert/strict";
+import { before, describe, it } from "node:test";
+import { decodeBundle } from "../../render/bundle";
+import { byType, fixtureInstaller, plain, plainConfig, promiseOf, recorded, runProgram, setStackConfig, setupMocks } from "../mocks";
+
+let outputs: Record<string, any>;
+before(async () => {
+    setStackConfig({ ...plainConfig(fixtureInstaller()), protocol: "http" });
+    await setupMocks();
+    outputs = await runProgram();
+    await promiseOf(outputs.nodeStatus);
+});
+
+describe("a stack with protocol http", () => {
+    it("makes no certificate and publishes port 80 of the proxy", () => {
+        assert.equal(byType("harbor-ha:index:ClusterTls").length, 0);
+        const deploys = recorded.filter(r => r.name.endsWith("-deploy"));
+        assert.equal(deploys.length, 3);
+        for (const d of deploys) {
+            const files = decodeBundle(plain(d.inputs.stdin));
+            assert.match(files.find(f => f.path === "docker-compose.yml")!.content, /- 8070:80$/m);
+            assert.match(files.find(f => f.path === "harbor.cfg")!.content, /^ui_url_protocol = http$/m);
+            assert.ok(!files.some(f => f.path.includes("/tls/")));
+        }
+        assert.equal(outputs.caPem, undefined);
+    });
+    it("has an http URL", async () => assert.equal(await promiseOf(outputs.url), "http://hub.example.test:8070"));
+});
