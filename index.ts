@@ -34,6 +34,7 @@ async function main() {
         adminPassword: secrets.adminPassword,
         tokenKeyRotation: config.tokenKeyRotation,
         preflight: config.preflight,
+        protectData: config.protectData,
     });
     return {
         url: cluster.url,

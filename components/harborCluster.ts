@@ -42,6 +42,8 @@ export interface HarborClusterArgs {
     adminPassword?: pulumi.Input<string>;
     tokenKeyRotation: pulumi.Input<string>;
     preflight: pulumi.Input<PreflightConfig>;
+    /** Protect the data-bearing components from `pulumi destroy`. */
+    protectData?: boolean;
 }
 
 /** docker-compose's project name for an install directory (v1 keeps only [a-z0-9]). */
@@ -71,12 +73,14 @@ export class HarborCluster extends pulumi.ComponentResource {
         super("harbor-ha:index:HarborCluster", name, {}, opts);
         if (args.nodes.length < 2) throw new Error(`${name}: an HA cluster needs at least 2 nodes`);
         const child = { parent: this };
+        // Children inherit protect: a destroy then stops at these components instead of unmounting or re-keying.
+        const dataChild = { parent: this, protect: args.protectData ?? false };
         const ceph = pulumi.output(args.ceph);
         const mysql = args.mysql;
         const redisCfg = pulumi.output(args.redis);
         const dataPath = ceph.apply(c => path.posix.join(c.mountPoint, "data"));
 
-        const keys = new SharedTokenKeys(`${name}-token-keys`, { commonName: args.domain, rotation: args.tokenKeyRotation }, child);
+        const keys = new SharedTokenKeys(`${name}-token-keys`, { commonName: args.domain, rotation: args.tokenKeyRotation }, dataChild);
         const secretKey = new random.RandomPassword(`${name}-secretkey`, { length: 16, special: false }, child).result;
         this.adminPassword = pulumi.secret(args.adminPassword ?? new random.RandomPassword(`${name}-admin-password`, {
             length: 24, special: false, minUpper: 2, minLower: 2, minNumeric: 2,
@@ -112,7 +116,7 @@ export class HarborCluster extends pulumi.ComponentResource {
             suppliedCertificatePem: args.tls.certificate,
             suppliedPrivateKeyPem: args.tls.certificate ? args.tlsPrivateKey : undefined,
             suppliedCaPem: args.tls.caCertificate,
-        }, child) : undefined;
+        }, dataChild) : undefined;
         const targets = args.nodes.map((n, i) => ({ name: n.name, connection: connections[i], ready: ready[i] }));
         const mounts = args.nodes.map((n, i) => new CephMount(`${name}-${n.name}-cephfs`, {
             connection: targets[i].connection,
@@ -120,7 +124,7 @@ export class HarborCluster extends pulumi.ComponentResource {
             dataPath,
             secret: args.cephSecret,
             after: [ready[i]],
-        }, child));
+        }, dataChild));
         const db = new ExternalMySQL(`${name}-mysql`, {
             host: mysql.host, port: mysql.port, database: mysql.database, user: mysql.user,
             password: args.mysqlPassword,
@@ -128,7 +132,7 @@ export class HarborCluster extends pulumi.ComponentResource {
             adminPassword: args.mysqlAdminPassword,
             schemaSql: args.mysqlSchemaSql,
             nodes: targets,
-        }, child);
+        }, dataChild);
         const redis = new RedisSession(`${name}-redis`, {
             host: redisCfg.host, port: redisCfg.port, password: args.redisPassword,
             dbIndex: redisCfg.dbIndex, poolSize: redisCfg.poolSize,

@@ -6,7 +6,7 @@ import { ClusterConfig, SecretKey, secretKeys } from "./types";
 
 export const plainKeys = [
     "domain", "port", "harborVersion", "installer", "installDir", "nodes", "ceph", "mysql", "redis", "tokenKeyRotation",
-    "preflight", "dockerDataRoot", "protocol", "tls",
+    "preflight", "dockerDataRoot", "protocol", "tls", "protectData",
 ] as const;
 
 export type Secrets = { [K in SecretKey]?: pulumi.Output<string> };
@@ -19,7 +19,7 @@ const isConfigSecret: (key: string) => boolean =
 function parseValue(text: string | undefined): unknown {
     if (text === undefined) return undefined;
     const t = text.trim();
-    if (t.startsWith("{") || t.startsWith("[") || /^\d+$/.test(t)) {
+    if (t.startsWith("{") || t.startsWith("[") || /^\d+$/.test(t) || t === "true" || t === "false") {
         try {
             return JSON.parse(t);
         } catch {

@@ -87,6 +87,8 @@ export interface ClusterConfig {
     /** Changing this value re-keys the token keypair on purpose. */
     tokenKeyRotation: string;
     preflight: PreflightConfig;
+    /** Protect the data-bearing resources from `pulumi destroy` (production). */
+    protectData: boolean;
 }
 
 /** Names of the secret config keys (without the project prefix). */

@@ -92,6 +92,14 @@ class Checker {
         return n;
     }
 
+    bool(key: string, v: unknown, def: boolean): boolean {
+        if (v === undefined || v === null || v === "") return def;
+        if (v === true || v === "true") return true;
+        if (v === false || v === "false") return false;
+        this.fail(key, `must be true or false, got ${JSON.stringify(v)}`);
+        return def;
+    }
+
     port(key: string, v: unknown, def: number): number {
         return this.int(key, v, def, 1, 65535);
     }
@@ -384,6 +392,7 @@ export function validateConfig(raw: RawConfig): ClusterConfig {
         redis: validateRedis(c),
         tokenKeyRotation: String(c.value("tokenKeyRotation") ?? "0"),
         preflight: validatePreflight(c),
+        protectData: c.bool("protectData", c.value("protectData"), false),
     };
     if (cfg.installDir === "/" || cfg.installDir.startsWith(cfg.ceph.mountPoint)) {
         c.fail("installDir", `must be a node-local directory, not / or inside ceph.mountPoint (${cfg.ceph.mountPoint})`);
