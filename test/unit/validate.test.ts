@@ -134,15 +134,18 @@ describe("the stack files", () => {
         return Object.fromEntries(Object.entries(doc.config).map(([k, v]) => [k.replace(/^harbor-ha:/, ""), v]));
     }
 
-    it("Pulumi.prod.yaml (the seed's layout) passes with its secrets set", () => {
-        const s = allSecrets();
-        delete s.mysqlAdminPassword;
-        s.mysqlPassword = { value: "DbaGivenPw1", storedAsSecret: true };
-        const cfg = validateConfig(raw(stackValues("Pulumi.prod.yaml"), s));
-        assert.equal(cfg.nodes.length, 3);
-        assert.equal(cfg.ceph.client, "kernel");
-        assert.equal(cfg.installer.kind, "url");
-    });
+    for (const stack of ["prod", "staging"]) {
+        it(`Pulumi.${stack}.yaml (real VMs) passes with its secrets set`, () => {
+            const s = allSecrets();
+            delete s.mysqlAdminPassword;
+            s.mysqlPassword = { value: "DbaGivenPw1", storedAsSecret: true };
+            const cfg = validateConfig(raw(stackValues(`Pulumi.${stack}.yaml`), s));
+            assert.equal(cfg.nodes.length, 3);
+            assert.equal(cfg.ceph.client, "kernel");
+            assert.equal(cfg.installer.kind, "url");
+            assert.equal(cfg.protocol, "https");
+        });
+    }
 
     it("Pulumi.dev.yaml (the lab) passes once the demo has written host keys and secrets", () => {
         const values = stackValues("Pulumi.dev.yaml") as { nodes: Record<string, string>[] };
