@@ -4,7 +4,7 @@ import { CephClient, CephConfig } from "../config/types";
 import { encodeBundle } from "../render/bundle";
 import { cephClientConf, cephFiles, cephSecretFile } from "../render/fstab";
 import { cephMountScript, cephUnmountScript } from "../render/scripts/cephMount";
-import { commandDefaults, Connection, secretStderr } from "./connection";
+import { commandDefaults, Connection, runScript, secretStderr } from "./connection";
 
 export interface CephMountArgs {
     connection: pulumi.Input<Connection>;
@@ -43,9 +43,8 @@ export class CephMount extends pulumi.ComponentResource {
         }));
         const mount = new command.remote.Command(`${name}-mount`, {
             connection: args.connection,
-            create: pulumi.all([ceph, args.dataPath, pulumi.all(args.after ?? [])]).apply(([c, dataPath]) => cephMountScript(c, dataPath)),
+            ...runScript(pulumi.all([ceph, args.dataPath, pulumi.all(args.after ?? [])]).apply(([c, dataPath]) => cephMountScript(c, dataPath)), bundle),
             delete: ceph.apply(cephUnmountScript),
-            stdin: bundle,
             ...commandDefaults,
         }, { parent: this, ...secretStderr, deleteBeforeReplace: true });
         this.mountPoint = pulumi.output(args.mountPoint);

@@ -1,6 +1,7 @@
 import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
 import { NodeConfig } from "../config/types";
+import { RemoteScript } from "../render/scripts/shell";
 
 export type Connection = command.types.input.remote.ConnectionArgs;
 
@@ -26,3 +27,15 @@ export const commandDefaults = {
     addPreviousOutputInEnv: false,
 };
 export const secretStderr: pulumi.CustomResourceOptions = { additionalSecretOutputs: ["stderr"] };
+
+/**
+ * `create` and `stdin` of a command that runs a script: the command line names it, the script
+ * text comes first on stdin, then `data` (secret: bundles carry passwords and keys).
+ */
+export function runScript(script: pulumi.Input<RemoteScript>, data?: pulumi.Input<string>): { create: pulumi.Output<string>; stdin: pulumi.Output<string> } {
+    const s = pulumi.output(script);
+    return {
+        create: s.command,
+        stdin: data === undefined ? s.text : pulumi.secret(pulumi.all([s, data]).apply(([sc, d]) => sc.text + d)),
+    };
+}

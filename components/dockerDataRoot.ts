@@ -1,7 +1,7 @@
 import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
-import { dockerDataRootScript } from "../render/scripts/dockerDataRoot";
-import { commandDefaults, Connection, secretStderr } from "./connection";
+import { dockerDataRootRevertScript, dockerDataRootScript } from "../render/scripts/dockerDataRoot";
+import { commandDefaults, Connection, runScript, secretStderr } from "./connection";
 
 export interface DockerDataRootArgs {
     nodeName: pulumi.Input<string>;
@@ -20,9 +20,9 @@ export class DockerDataRoot extends pulumi.ComponentResource {
         super("harbor-ha:index:DockerDataRoot", name, {}, opts);
         const move = new command.remote.Command(`${name}-move`, {
             connection: args.connection,
-            create: pulumi.all([args.nodeName, args.dataRoot, pulumi.all(args.after ?? [])])
-                .apply(([nodeName, dataRoot]) => dockerDataRootScript(nodeName, dataRoot)),
-            delete: pulumi.output(args.nodeName).apply(nodeName => dockerDataRootScript(nodeName, "")),
+            ...runScript(pulumi.all([args.nodeName, args.dataRoot, pulumi.all(args.after ?? [])])
+                .apply(([nodeName, dataRoot]) => dockerDataRootScript(nodeName, dataRoot))),
+            delete: pulumi.output(args.nodeName).apply(dockerDataRootRevertScript),
             ...commandDefaults,
         }, { parent: this, ...secretStderr, deleteBeforeReplace: true });
         this.status = move.stdout;

@@ -4,7 +4,7 @@ import * as random from "@pulumi/random";
 import { encodeBundle } from "../render/bundle";
 import { clientOptionFile, schemaForDatabase, setupSql } from "../render/mysql";
 import { mysqlCheckScript, mysqlSetupScript } from "../render/scripts/services";
-import { commandDefaults, Connection, secretStderr } from "./connection";
+import { commandDefaults, Connection, runScript, secretStderr } from "./connection";
 
 export interface NodeTarget {
     name: string;
@@ -65,8 +65,7 @@ export class ExternalMySQL extends pulumi.ComponentResource {
                 ])));
             setup = new command.remote.Command(`${name}-setup`, {
                 connection: args.nodes[0].connection,
-                create: pulumi.all([args.database, args.nodes[0].ready]).apply(([db]) => mysqlSetupScript(db)),
-                stdin: bundle,
+                ...runScript(pulumi.all([args.database, args.nodes[0].ready]).apply(([db]) => mysqlSetupScript(db)), bundle),
                 ...commandDefaults,
             }, { parent: this, ...secretStderr });
         }
@@ -77,8 +76,7 @@ export class ExternalMySQL extends pulumi.ComponentResource {
             ])));
         const checks = args.nodes.map(n => new command.remote.Command(`${name}-check-${n.name}`, {
             connection: n.connection,
-            create: pulumi.all([args.database, n.ready]).apply(([db]) => mysqlCheckScript(db, n.name)),
-            stdin: harborCnf,
+            ...runScript(pulumi.all([args.database, n.ready]).apply(([db]) => mysqlCheckScript(db, n.name)), harborCnf),
             ...commandDefaults,
         }, { parent: this, ...secretStderr, dependsOn: setup ? [setup] : [] }));
 

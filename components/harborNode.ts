@@ -6,7 +6,7 @@ import { transformCompose } from "../render/composeTransform";
 import { requireFlavor } from "../render/flavor";
 import { HarborSettings, renderAdminserverEnv, renderHarborCfg, renderUiEnv } from "../render/harborConfig";
 import { deployScript, installerArchivePath, NodeLayout, stageDir, staged, stopScript, unpackInstallerScript } from "../render/scripts/harborNode";
-import { commandDefaults, Connection, secretStderr } from "./connection";
+import { commandDefaults, Connection, runScript, secretStderr } from "./connection";
 
 export interface HarborNodeArgs {
     nodeName: pulumi.Input<string>;
@@ -69,7 +69,7 @@ export class HarborNode extends pulumi.ComponentResource {
 
         const unpack = new command.remote.Command(`${name}-installer`, {
             connection: args.connection,
-            create: pulumi.all([layout, installer]).apply(([l, i]) => unpackInstallerScript(l, i.sha256, i.imageArchive)),
+            ...runScript(pulumi.all([layout, installer]).apply(([l, i]) => unpackInstallerScript(l, i.sha256, i.imageArchive))),
             triggers: [installer.apply(i => i.sha256)],
             ...commandDefaults,
         }, { parent: this, dependsOn: [copy], ...secretStderr });
@@ -116,12 +116,13 @@ export class HarborNode extends pulumi.ComponentResource {
 
         const script = pulumi.all([flavor, layout, args.nodeName, args.protocol, args.domain])
             .apply(([f, l, n, protocol, domain]) => deployScript(f, l, n, { protocol, domain }));
+        const run = runScript(script, rendered.apply(r => encodeBundle(r.files)));
         const deploy = new command.remote.Command(`${name}-deploy`, {
             connection: args.connection,
-            create: script,
-            update: script,
+            create: run.create,
+            update: run.create,
             delete: pulumi.all([layout, args.nodeName]).apply(([l, n]) => stopScript(l, n)),
-            stdin: pulumi.secret(rendered.apply(r => encodeBundle(r.files))),
+            stdin: run.stdin,
             // A new installer replaces the deployment: the old one is stopped first, then the new one starts.
             triggers: [installer.apply(i => i.sha256)],
             ...commandDefaults,

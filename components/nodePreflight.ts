@@ -1,7 +1,7 @@
 import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
 import { Endpoint, parsePreflightReport, PreflightResult, preflightScript } from "../render/scripts/preflight";
-import { commandDefaults, Connection, secretStderr } from "./connection";
+import { commandDefaults, Connection, runScript, secretStderr } from "./connection";
 
 export interface NodePreflightArgs {
     nodeName: pulumi.Input<string>;
@@ -27,9 +27,9 @@ export class NodePreflight extends pulumi.ComponentResource {
         super("harbor-ha:index:NodePreflight", name, {}, opts);
         const check = new command.remote.Command(`${name}-checks`, {
             connection: args.connection,
-            create: pulumi.all([args.nodeName, args.minFreeSpacePercent, args.minFreeInodesPercent, args.port, args.composeProject, args.endpoints])
+            ...runScript(pulumi.all([args.nodeName, args.minFreeSpacePercent, args.minFreeInodesPercent, args.port, args.composeProject, args.endpoints])
                 .apply(([nodeName, minFreeSpacePercent, minFreeInodesPercent, port, composeProject, endpoints]) =>
-                    preflightScript({ nodeName, minFreeSpacePercent, minFreeInodesPercent, port, composeProject, endpoints })),
+                    preflightScript({ nodeName, minFreeSpacePercent, minFreeInodesPercent, port, composeProject, endpoints }))),
             triggers: args.triggers,
             ...commandDefaults,
         }, { parent: this, ...secretStderr });

@@ -2,7 +2,7 @@ import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
 import { redisSessionUrl } from "../render/harborConfig";
 import { redisCheckScript } from "../render/scripts/services";
-import { commandDefaults, secretStderr } from "./connection";
+import { commandDefaults, runScript, secretStderr } from "./connection";
 import { NodeTarget } from "./externalMysql";
 
 export interface RedisSessionArgs {
@@ -27,8 +27,8 @@ export class RedisSession extends pulumi.ComponentResource {
         const password = pulumi.secret(pulumi.output(args.password ?? ""));
         const checks = args.nodes.map(n => new command.remote.Command(`${name}-check-${n.name}`, {
             connection: n.connection,
-            create: pulumi.all([args.host, args.port, args.dbIndex, n.ready]).apply(([host, port, db]) => redisCheckScript(host, port, db, n.name)),
-            stdin: password.apply(p => `${p}\n`),
+            ...runScript(pulumi.all([args.host, args.port, args.dbIndex, n.ready]).apply(([host, port, db]) => redisCheckScript(host, port, db, n.name)),
+                password.apply(p => `${p}\n`)),
             ...commandDefaults,
         }, { parent: this, ...secretStderr }));
         this.url = pulumi.secret(pulumi.all([args.host, args.port, args.poolSize, args.dbIndex, password])

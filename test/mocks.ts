@@ -127,3 +127,12 @@ export async function runProgram(): Promise<Record<string, pulumi.Output<any>>> 
     const mod = await import("../index");
     return await ((mod as any).default ?? mod);
 }
+
+/** A command's stdin is its script, then (after "main; exit 0") the data it reads. */
+export function splitStdin(stdin: unknown): { script: string; data: string } {
+    const text = plain(stdin) as string;
+    const end = text.indexOf("\nmain; exit 0\n");
+    if (end < 0) throw new Error("stdin does not start with a harbor-ha script");
+    const cut = end + "\nmain; exit 0\n".length;
+    return { script: text.slice(0, cut), data: text.slice(cut) };
+}

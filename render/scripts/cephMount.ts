@@ -1,14 +1,14 @@
 // Seed step 1 on a node: client, secret file, one fstab line, mount, check, data directory.
 import { CephConfig } from "../../config/types";
 import { cephFiles, fstabLine } from "../fstab";
-import { bashScript, ensureCmdFn, q, readBundleFn } from "./shell";
+import { ensureCmdFn, inlineScript, q, readBundleFn, remoteScript, RemoteScript } from "./shell";
 
 /** The bundle (stdin) carries the secret file and, for fuse, the client conf, relative to /etc/ceph. */
-export function cephMountScript(c: CephConfig, dataPath: string): string {
+export function cephMountScript(c: CephConfig, dataPath: string): RemoteScript {
     const client = c.client === "kernel"
         ? `ensure_cmd mount.ceph ceph-common ceph-common`
         : `ensure_cmd ceph-fuse ceph-fuse ceph-fuse`;
-    return bashScript("mount CephFS", `
+    return remoteScript("mount CephFS", `
 mp=${q(c.mountPoint)}
 line=${q(fstabLine(c))}
 ${client}
@@ -41,7 +41,7 @@ echo "cephfs: mounted at $mp (${c.client} client), data in ${dataPath}"
 export function cephUnmountScript(c: CephConfig): string {
     const f = cephFiles(c);
     const files = [f.secretPath, ...(f.confPath ? [f.confPath] : [])];
-    return bashScript("unmount CephFS (data kept)", `
+    return inlineScript("unmount CephFS (data kept)", `
 mp=${q(c.mountPoint)}
 if mountpoint -q "$mp"; then umount "$mp" || umount -l "$mp"; fi
 if awk -v mp="$mp" '$2 == mp {found=1} END {exit !found}' /etc/fstab; then

@@ -1,6 +1,6 @@
 // Docker's data on a data disk (the seed's third article): daemon.json "data-root", merged with the
 // keys already there by a JSON parser on the node, then stop, copy, start, verify.
-import { bashScript, q } from "./shell";
+import { inlineScript, q, remoteScript, RemoteScript } from "./shell";
 
 /**
  * Sets (or, with an empty value, removes) "data-root" in a daemon.json, keeping every other key in
@@ -40,9 +40,8 @@ const dockerServiceFn = `docker_service() { # start|stop
 }
 wait_docker() { for _ in $(seq 1 60); do docker info >/dev/null 2>&1 && return 0; sleep 1; done; return 1; }`;
 
-/** Moves Docker's data root to target ("" = back to Docker's default); a re-run is a no-op. */
-export function dockerDataRootScript(nodeName: string, target: string): string {
-    return bashScript(`Docker data root on ${nodeName}`, `
+function dataRootBody(nodeName: string, target: string): string {
+    return `
 conf=/etc/docker/daemon.json
 want=${q(target)}
 current=$(docker info --format '{{.DockerRootDir}}')
@@ -76,5 +75,15 @@ wait_docker || restore "docker did not come back"
 find "$current" -mindepth 1 -maxdepth 1 -exec rm -rf --one-file-system {} +
 rm -f "$conf.harbor-ha.bak"
 echo "docker: data root of ${nodeName} moved from $current to $dest ($images images, $containers containers)"
-`, [dockerServiceFn]);
+`;
+}
+
+/** Moves Docker's data root to target; a re-run is a no-op. */
+export function dockerDataRootScript(nodeName: string, target: string): RemoteScript {
+    return remoteScript(`Docker data root on ${nodeName}`, dataRootBody(nodeName, target), [dockerServiceFn]);
+}
+
+/** For delete: moves Docker's data back to its default, /var/lib/docker. */
+export function dockerDataRootRevertScript(nodeName: string): string {
+    return inlineScript(`Docker data root of ${nodeName} back to the default`, dataRootBody(nodeName, ""), [dockerServiceFn]);
 }

@@ -1,7 +1,7 @@
 // Seed steps 2-5 on a node: unpack the installer, write the rendered files, prepare, install the
 // shared keys, start, and wait until the node answers.
 import { Flavor } from "../flavor";
-import { bashScript, composeFn, q, readBundleFn } from "./shell";
+import { composeFn, inlineScript, q, readBundleFn, remoteScript, RemoteScript } from "./shell";
 
 export interface NodeLayout {
     installDir: string;
@@ -29,8 +29,8 @@ export function installerArchivePath(installDir: string): string {
 }
 
 /** Unpacks a new installer and loads its images; a re-run with the same archive does nothing. */
-export function unpackInstallerScript(l: NodeLayout, sha256: string, imageArchive: string): string {
-    return bashScript("unpack the Harbor installer", `
+export function unpackInstallerScript(l: NodeLayout, sha256: string, imageArchive: string): RemoteScript {
+    return remoteScript("unpack the Harbor installer", `
 dir=${q(l.installDir)}
 archive=${q(l.archivePath)}
 sha=${q(sha256)}
@@ -59,11 +59,11 @@ echo "installer: $sha unpacked in $dir, images loaded"
  * Writes the bundle, then runs prepare and only AFTER it installs the shared keypair: prepare
  * rewrites common/config on every run and would put the installer's own (public) keypair there.
  */
-export function deployScript(f: Flavor, l: NodeLayout, nodeName: string, e: Endpoint): string {
+export function deployScript(f: Flavor, l: NodeLayout, nodeName: string, e: Endpoint): RemoteScript {
     // Over https the node is asked by the domain (resolved to itself) and the certificate verified.
     const health = e.protocol === "https" ? `https://${e.domain}:${l.port}${f.health.path}` : `http://127.0.0.1:${l.port}${f.health.path}`;
     const curlTls = e.protocol === "https" ? ` --cacert "$stage/${staged.tlsCa}" --resolve ${q(`${e.domain}:${l.port}:127.0.0.1`)}` : "";
-    return bashScript(`deploy Harbor ${f.version} on ${nodeName}`, `
+    return remoteScript(`deploy Harbor ${f.version} on ${nodeName}`, `
 dir=${q(l.installDir)}
 data=${q(l.dataPath)}
 stage="$dir/${stageDir}"
@@ -102,7 +102,7 @@ fail "health check ${health}"
 
 /** Stops Harbor on the node; data on CephFS and in MySQL is kept. */
 export function stopScript(l: NodeLayout, nodeName: string): string {
-    return bashScript(`stop Harbor on ${nodeName} (data kept)`, `
+    return inlineScript(`stop Harbor on ${nodeName} (data kept)`, `
 dir=${q(l.installDir)}
 if [ -f "$dir/docker-compose.yml" ]; then
   cd "$dir"

@@ -1,6 +1,6 @@
 // Node preflight (the seed's disk-pressure lesson): measure everything, change nothing, and fail
 // with one message listing each failed check, its measured value and its threshold.
-import { bashScript, q } from "./shell";
+import { q, remoteScript, RemoteScript } from "./shell";
 
 export interface Endpoint {
     /** e.g. "mysql", "redis", "ceph-mon-1". */
@@ -31,9 +31,9 @@ export interface PreflightResult {
 export const minDocker = "1.10.0";
 export const minCompose = "1.6.0";
 
-export function preflightScript(s: PreflightSpec): string {
+export function preflightScript(s: PreflightSpec): RemoteScript {
     const reach = s.endpoints.map(e => `check_reach ${q(e.name)} ${q(e.host)} ${e.port}`).join("\n");
-    return bashScript(`preflight of ${s.nodeName} (changes nothing)`, `
+    return remoteScript(`preflight of ${s.nodeName} - changes nothing`, `
 node=${q(s.nodeName)}
 failed=()
 report() { # check value threshold ok

@@ -1,9 +1,9 @@
 // Checks and setup of the external services, run on the nodes that will use them.
-import { bashScript, ensureCmdFn, q, readBundleFn } from "./shell";
+import { ensureCmdFn, q, readBundleFn, remoteScript, RemoteScript } from "./shell";
 
 /** Creates database and user with the admin credential; loads the schema only into an empty database. */
-export function mysqlSetupScript(database: string): string {
-    return bashScript(`set up MySQL database ${database}`, `
+export function mysqlSetupScript(database: string): RemoteScript {
+    return remoteScript(`set up MySQL database ${database}`, `
 ensure_cmd mysql mariadb-client mariadb
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
@@ -20,8 +20,8 @@ fi
 }
 
 /** Harbor's own credential must work from this node. */
-export function mysqlCheckScript(database: string, nodeName: string): string {
-    return bashScript(`check MySQL from ${nodeName}`, `
+export function mysqlCheckScript(database: string, nodeName: string): RemoteScript {
+    return remoteScript(`check MySQL from ${nodeName}`, `
 ensure_cmd mysql mariadb-client mariadb
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
@@ -36,8 +36,8 @@ echo "mysql: ${database} reachable from ${nodeName}"
  * AUTH, SELECT and PING over bash's /dev/tcp, in RESP, so no Redis client has to be installed on
  * the node; the password arrives on stdin.
  */
-export function redisCheckScript(host: string, port: number, dbIndex: number, nodeName: string): string {
-    return bashScript(`check Redis from ${nodeName}`, `
+export function redisCheckScript(host: string, port: number, dbIndex: number, nodeName: string): RemoteScript {
+    return remoteScript(`check Redis from ${nodeName}`, `
 IFS= read -r pw || true
 fail() { echo "${nodeName}: Redis ${host}:${port}: $1" >&2; exit 1; }
 exec 3<>/dev/tcp/${host}/${port} || fail "cannot connect"

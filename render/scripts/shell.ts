@@ -1,6 +1,7 @@
 // Pieces shared by every remote script. Scripts are bash; the SSH login shell may be any POSIX sh,
-// so each is handed to bash through a quoted here-document that keeps it readable in previews.
+// so the command line only starts bash, and the script itself arrives on stdin.
 import { quote } from "shell-quote";
+import { sha256 } from "../bundle";
 
 export const q = (s: string | number): string => quote([String(s)]);
 
@@ -52,9 +53,27 @@ export const composeFn = `compose() {
   fi
 }`;
 
-/** Assembles a script and wraps it for the remote login shell. */
-export function bashScript(name: string, body: string, fns: string[] = []): string {
-    const text = [`# harbor-ha: ${name}`, header, ...fns, body.trim()].join("\n\n");
+/** A script run by `command`: the text travels on stdin, ahead of any bundle it reads. */
+export interface RemoteScript {
+    /** Short, so a failure's message (which quotes the command line) stays readable. */
+    command: string;
+    text: string;
+}
+
+/**
+ * The body runs inside main(), called on the script's last line: bash reads its input line by line
+ * and parses that whole line before running it, so what main then reads from stdin is the data
+ * after the script, never the script itself.
+ */
+export function remoteScript(name: string, body: string, fns: string[] = []): RemoteScript {
+    if (/[\n$`"'\\]/.test(name)) throw new Error(`script name must be plain text: ${name}`);
+    const text = [`# harbor-ha: ${name}`, header, ...fns, `main() {\n${body.trim()}\n}`, "main; exit 0\n"].join("\n\n");
+    return { command: `bash -s # harbor-ha: ${name} (script ${sha256(text).slice(0, 12)})`, text };
+}
+
+/** For delete: the script inline in the command line, stdin closed (delete receives the create's stdin). */
+export function inlineScript(name: string, body: string, fns: string[] = []): string {
+    const text = [`# harbor-ha: ${name}`, header, "exec </dev/null", ...fns, body.trim()].join("\n\n");
     if (text.includes("\nHARBOR_HA_SCRIPT\n")) throw new Error("script contains its own delimiter");
     return `bash -c "$(cat <<'HARBOR_HA_SCRIPT'\n${text}\nHARBOR_HA_SCRIPT\n)"`;
 }

@@ -1,4 +1,3 @@
-bash -c "$(cat <<'HARBOR_HA_SCRIPT'
 # harbor-ha: mount CephFS
 
 set -euo pipefail
@@ -40,6 +39,7 @@ read_bundle() {
   done
 }
 
+main() {
 mp=/mnt/cephfs/harbor
 line='none /mnt/cephfs/harbor fuse.ceph ceph.id=harbor,ceph.conf=/etc/ceph/harbor-ha.conf,ceph.keyring=/etc/ceph/ceph.client.harbor.keyring,ceph.client_mountpoint=/apps/harbor,noatime,_netdev 0 0'
 ensure_cmd ceph-fuse ceph-fuse ceph-fuse
@@ -65,5 +65,6 @@ fi
 mountpoint -q "$mp" || { echo "CephFS is not mounted at $mp after mount" >&2; exit 1; }
 mkdir -p /mnt/cephfs/harbor/data
 echo "cephfs: mounted at $mp (fuse client), data in /mnt/cephfs/harbor/data"
-HARBOR_HA_SCRIPT
-)"
+}
+
+main; exit 0

@@ -1,4 +1,3 @@
-bash -c "$(cat <<'HARBOR_HA_SCRIPT'
 # harbor-ha: mount CephFS
 
 set -euo pipefail
@@ -40,6 +39,7 @@ read_bundle() {
   done
 }
 
+main() {
 mp=/mnt/cephfs/harbor
 line='10.0.0.21:6789,10.0.0.22:6789:/apps/harbor /mnt/cephfs/harbor ceph name=harbor,secretfile=/etc/ceph/harbor.secret,noatime,_netdev 0 2'
 ensure_cmd mount.ceph ceph-common ceph-common
@@ -65,5 +65,6 @@ fi
 mountpoint -q "$mp" || { echo "CephFS is not mounted at $mp after mount" >&2; exit 1; }
 mkdir -p /mnt/cephfs/harbor/data
 echo "cephfs: mounted at $mp (kernel client), data in /mnt/cephfs/harbor/data"
-HARBOR_HA_SCRIPT
-)"
+}
+
+main; exit 0

@@ -5,6 +5,8 @@ set -euo pipefail
 umask 077
 export LC_ALL=C
 
+exec </dev/null
+
 mp=/mnt/cephfs/harbor
 if mountpoint -q "$mp"; then umount "$mp" || umount -l "$mp"; fi
 if awk -v mp="$mp" '$2 == mp {found=1} END {exit !found}' /etc/fstab; then

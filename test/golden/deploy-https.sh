@@ -1,4 +1,3 @@
-bash -c "$(cat <<'HARBOR_HA_SCRIPT'
 # harbor-ha: deploy Harbor 1.2.2 on harbor-1
 
 set -euo pipefail
@@ -31,6 +30,7 @@ compose() {
   fi
 }
 
+main() {
 dir=/opt/harbor
 data=/mnt/cephfs/harbor/data
 stage="$dir/.harbor-ha"
@@ -64,5 +64,6 @@ for i in $(seq 1 90); do
 done
 compose ps >>"$log" 2>&1 || true
 fail "health check https://hub.example.test:8070/api/systeminfo"
-HARBOR_HA_SCRIPT
-)"
+}
+
+main; exit 0

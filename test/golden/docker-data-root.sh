@@ -1,4 +1,3 @@
-bash -c "$(cat <<'HARBOR_HA_SCRIPT'
 # harbor-ha: Docker data root on harbor-1
 
 set -euo pipefail
@@ -14,6 +13,7 @@ docker_service() { # start|stop
 }
 wait_docker() { for _ in $(seq 1 60); do docker info >/dev/null 2>&1 && return 0; sleep 1; done; return 1; }
 
+main() {
 conf=/etc/docker/daemon.json
 want=/data/docker
 current=$(docker info --format '{{.DockerRootDir}}')
@@ -69,5 +69,6 @@ wait_docker || restore "docker did not come back"
 find "$current" -mindepth 1 -maxdepth 1 -exec rm -rf --one-file-system {} +
 rm -f "$conf.harbor-ha.bak"
 echo "docker: data root of harbor-1 moved from $current to $dest ($images images, $containers containers)"
-HARBOR_HA_SCRIPT
-)"
+}
+
+main; exit 0

@@ -1,10 +1,10 @@
-bash -c "$(cat <<'HARBOR_HA_SCRIPT'
 # harbor-ha: unpack the Harbor installer
 
 set -euo pipefail
 umask 077
 export LC_ALL=C
 
+main() {
 dir=/opt/harbor
 archive=/opt/harbor-installer.tgz
 sha=aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa
@@ -26,5 +26,6 @@ cp -a "$tmp"/. "$dir"/
 mkdir -p "$dir/.harbor-ha"
 printf '%s\n' "$sha" >"$marker"
 echo "installer: $sha unpacked in $dir, images loaded"
-HARBOR_HA_SCRIPT
-)"
+}
+
+main; exit 0

@@ -1,4 +1,3 @@
-bash -c "$(cat <<'HARBOR_HA_SCRIPT'
 # harbor-ha: check MySQL from harbor-1
 
 set -euo pipefail
@@ -40,6 +39,7 @@ read_bundle() {
   done
 }
 
+main() {
 ensure_cmd mysql mariadb-client mariadb
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
@@ -47,5 +47,6 @@ read_bundle "$tmp"
 out=$(mysql --defaults-extra-file="$tmp/harbor.cnf" --connect-timeout=10 -N -B -e 'SELECT 1' registry 2>&1) ||
   { echo "harbor-1: cannot use MySQL database registry: $out" >&2; exit 1; }
 echo "mysql: registry reachable from harbor-1"
-HARBOR_HA_SCRIPT
-)"
+}
+
+main; exit 0

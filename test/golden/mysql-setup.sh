@@ -1,4 +1,3 @@
-bash -c "$(cat <<'HARBOR_HA_SCRIPT'
 # harbor-ha: set up MySQL database registry
 
 set -euo pipefail
@@ -40,6 +39,7 @@ read_bundle() {
   done
 }
 
+main() {
 ensure_cmd mysql mariadb-client mariadb
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
@@ -52,5 +52,6 @@ if [ "$tables" = 0 ]; then
 else
   echo "mysql: registry already has $tables tables; schema left as is"
 fi
-HARBOR_HA_SCRIPT
-)"
+}
+
+main; exit 0

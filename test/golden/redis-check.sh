@@ -1,10 +1,10 @@
-bash -c "$(cat <<'HARBOR_HA_SCRIPT'
 # harbor-ha: check Redis from harbor-1
 
 set -euo pipefail
 umask 077
 export LC_ALL=C
 
+main() {
 IFS= read -r pw || true
 fail() { echo "harbor-1: Redis 10.0.0.5:6379: $1" >&2; exit 1; }
 exec 3<>/dev/tcp/10.0.0.5/6379 || fail "cannot connect"
@@ -15,5 +15,6 @@ send SELECT 0; r=$(reply); [ "$r" = "+OK" ] || fail "SELECT 0 refused: $r"
 send PING; r=$(reply); [ "$r" = "+PONG" ] || fail "PING answered: $r"
 exec 3>&-
 echo "redis: 10.0.0.5:6379 db 0 answers PING from harbor-1"
-HARBOR_HA_SCRIPT
-)"
+}
+
+main; exit 0

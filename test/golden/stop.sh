@@ -5,6 +5,8 @@ set -euo pipefail
 umask 077
 export LC_ALL=C
 
+exec </dev/null
+
 compose() {
   if command -v docker-compose >/dev/null 2>&1; then docker-compose "$@"
   elif docker compose version >/dev/null 2>&1; then docker compose "$@"

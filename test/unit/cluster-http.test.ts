@@ -2,7 +2,7 @@
 import assert from "node:assert/strict";
 import { before, describe, it } from "node:test";
 import { decodeBundle } from "../../render/bundle";
-import { byType, fixtureInstaller, plain, plainConfig, promiseOf, recorded, runProgram, setStackConfig, setupMocks } from "../mocks";
+import { byType, fixtureInstaller, plainConfig, splitStdin, promiseOf, recorded, runProgram, setStackConfig, setupMocks } from "../mocks";
 
 let outputs: Record<string, any>;
 before(async () => {
@@ -18,7 +18,7 @@ describe("a stack with protocol http", () => {
         const deploys = recorded.filter(r => r.name.endsWith("-deploy"));
         assert.equal(deploys.length, 3);
         for (const d of deploys) {
-            const files = decodeBundle(plain(d.inputs.stdin));
+            const files = decodeBundle(splitStdin(d.inputs.stdin).data);
             assert.match(files.find(f => f.path === "docker-compose.yml")!.content, /- 8070:80$/m);
             assert.match(files.find(f => f.path === "harbor.cfg")!.content, /^ui_url_protocol = http$/m);
             assert.ok(!files.some(f => f.path.includes("/tls/")));

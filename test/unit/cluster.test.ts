@@ -4,7 +4,7 @@ import { before, describe, it } from "node:test";
 import * as pulumi from "@pulumi/pulumi";
 import { decodeBundle } from "../../render/bundle";
 import {
-    byType, fixtureInstaller, generatedSecrets, hostKeys, isSecretInput, plain, plainConfig, promiseOf, recorded, runProgram, secretValues, setStackConfig, setupMocks,
+    byType, fixtureInstaller, generatedSecrets, hostKeys, isSecretInput, plain, plainConfig, splitStdin, promiseOf, recorded, runProgram, secretValues, setStackConfig, setupMocks,
 } from "../mocks";
 
 type Outputs = Record<string, pulumi.Output<any>>;
@@ -37,7 +37,7 @@ describe("a 3-node stack", () => {
     });
 
     it("gives every node byte-identical token key material, the keypair's own", async () => {
-        const bundles = deploys().map(d => decodeBundle(plain(d.inputs.stdin)));
+        const bundles = deploys().map(d => decodeBundle(splitStdin(d.inputs.stdin).data));
         assert.equal(bundles.length, 3);
         const key = (b: ReturnType<typeof decodeBundle>, p: string) => b.find(f => f.path === p)!.content;
         const keyPems = bundles.map(b => key(b, ".harbor-ha/token/private_key.pem"));
@@ -53,7 +53,7 @@ describe("a 3-node stack", () => {
 
     it("renders harbor.cfg with the domain as hostname on every node, never a node address", () => {
         for (const d of deploys()) {
-            const cfg = decodeBundle(plain(d.inputs.stdin)).find(f => f.path === "harbor.cfg")!.content;
+            const cfg = decodeBundle(splitStdin(d.inputs.stdin).data).find(f => f.path === "harbor.cfg")!.content;
             assert.match(cfg, /^hostname = hub\.example\.test:8070$/m);
             assert.doesNotMatch(cfg, /10\.99\.0\.1\d|127\.0\.0\.1/);
             assert.match(cfg, /^customize_crt = off$/m);
@@ -76,8 +76,9 @@ describe("a 3-node stack", () => {
         const secrets = [...Object.values(secretValues), ...generatedSecrets].filter(s => s.length >= 8);
         assert.ok(generatedSecrets.length >= 3, "random passwords and the private key were generated");
         for (const c of recorded.filter(r => r.type.startsWith("command:remote:"))) {
-            if (c.inputs.stdin !== undefined) assert.ok(isSecretInput(c.inputs.stdin), `${c.name}: stdin is secret`);
-            const visible = JSON.stringify({ create: c.inputs.create, update: c.inputs.update, delete: c.inputs.delete, triggers: c.inputs.triggers, env: c.inputs.environment });
+            const stdin = c.inputs.stdin === undefined ? undefined : splitStdin(c.inputs.stdin);
+            if (stdin?.data) assert.ok(isSecretInput(c.inputs.stdin), `${c.name}: stdin carries data, so it is secret`);
+            const visible = JSON.stringify({ script: stdin?.script, create: c.inputs.create, update: c.inputs.update, delete: c.inputs.delete, triggers: c.inputs.triggers, env: c.inputs.environment });
             for (const s of secrets) assert.ok(!visible.includes(s), `${c.name} shows a secret in its command line`);
             if (c.type === "command:remote:Command") {
                 assert.equal(c.inputs.addPreviousOutputInEnv, false, `${c.name} must not echo previous output into env`);
@@ -92,16 +93,16 @@ describe("a 3-node stack", () => {
 
     it("sends secrets only on stdin: the bundles carry the passwords", () => {
         const setup = commands().find(c => c.name.endsWith("-mysql-setup"))!;
-        const files = decodeBundle(plain(setup.inputs.stdin));
+        const files = decodeBundle(splitStdin(setup.inputs.stdin).data);
         assert.ok(files.find(f => f.path === "admin.cnf")!.content.includes(secretValues.mysqlAdminPassword));
         assert.doesNotMatch(files.find(f => f.path === "schema.sql")!.content, /drop database|create database|^use /im);
-        const ui = decodeBundle(plain(deploys()[0].inputs.stdin)).find(f => f.path === "common/templates/ui/env")!.content;
+        const ui = decodeBundle(splitStdin(deploys()[0].inputs.stdin).data).find(f => f.path === "common/templates/ui/env")!.content;
         assert.match(ui, new RegExp(`^_REDIS_URL=10\\.99\\.0\\.4:6379,100,${secretValues.redisPassword},0$`, "m"));
     });
 
     it("transforms every node's compose file the seed's way", () => {
         for (const d of deploys()) {
-            const compose = decodeBundle(plain(d.inputs.stdin)).find(f => f.path === "docker-compose.yml")!.content;
+            const compose = decodeBundle(splitStdin(d.inputs.stdin).data).find(f => f.path === "docker-compose.yml")!.content;
             assert.doesNotMatch(compose, /^ {2}mysql:/m);
             assert.doesNotMatch(compose, /- mysql$/m);
             assert.doesNotMatch(compose, /- \/data[/:]/);
@@ -131,10 +132,10 @@ describe("a 3-node stack", () => {
         const checks = commands().filter(c => c.name.endsWith("-preflight-checks"));
         assert.equal(checks.length, 3);
         for (const c of checks) {
-            assert.match(c.inputs.create, /check_reach ceph-mon-1 10\.99\.0\.2 6789/);
-            assert.match(c.inputs.create, /check_reach mysql 10\.99\.0\.3 3306/);
-            assert.match(c.inputs.create, /check_reach redis 10\.99\.0\.4 6379/);
-            assert.match(c.inputs.create, /\(10 \* size\)/, "default space threshold 10%");
+            assert.match(splitStdin(c.inputs.stdin).script, /check_reach ceph-mon-1 10\.99\.0\.2 6789/);
+            assert.match(splitStdin(c.inputs.stdin).script, /check_reach mysql 10\.99\.0\.3 3306/);
+            assert.match(splitStdin(c.inputs.stdin).script, /check_reach redis 10\.99\.0\.4 6379/);
+            assert.match(splitStdin(c.inputs.stdin).script, /\(10 \* size\)/, "default space threshold 10%");
         }
     });
 
@@ -144,7 +145,7 @@ describe("a 3-node stack", () => {
         assert.equal(await promiseOf(outputs.clientTrustPath), "/etc/docker/certs.d/hub.example.test:8070/ca.crt");
         const certs = new Set<string>();
         for (const d of deploys()) {
-            const files = decodeBundle(plain(d.inputs.stdin));
+            const files = decodeBundle(splitStdin(d.inputs.stdin).data);
             const cfg = files.find(f => f.path === "harbor.cfg")!.content;
             assert.match(cfg, /^ui_url_protocol = https$/m);
             assert.match(cfg, /^ssl_cert = \/opt\/harbor\/\.harbor-ha\/tls\/server\.crt$/m);
@@ -152,7 +153,7 @@ describe("a 3-node stack", () => {
             assert.equal(files.find(f => f.path === ".harbor-ha/tls/ca.crt")!.content, ca);
             assert.equal(files.find(f => f.path === ".harbor-ha/tls/server.key")!.mode, "0600");
             certs.add(files.find(f => f.path === ".harbor-ha/tls/server.crt")!.content);
-            assert.match(d.inputs.create, /--cacert "\$stage\/tls\/ca.crt" --resolve hub.example.test\\:8070\\:127.0.0.1/);
+            assert.match(splitStdin(d.inputs.stdin).script, /--cacert "\$stage\/tls\/ca.crt" --resolve hub.example.test\\:8070\\:127.0.0.1/);
         }
         assert.equal(certs.size, 1, "one certificate for the cluster");
         assert.match(await promiseOf(outputs.tlsNotAfter), /^\d{4}-\d\d-\d\dT/);

@@ -43,7 +43,7 @@ describe("daemon.json merge", () => {
         assert.match(r.stderr, /must hold a JSON object/);
     });
     it("the move script merges before it stops Docker", () => {
-        const s = dockerDataRootScript("harbor-1", "/data/docker");
+        const s = dockerDataRootScript("harbor-1", "/data/docker").text;
         assert.ok(s.indexOf("$py - \"$conf\" \"$want\"") < s.indexOf("docker_service stop"));
         assertGolden("docker-data-root.sh", s);
     });

@@ -44,7 +44,8 @@ function run(bin: string, spec: Partial<PreflightSpec> = {}) {
         nodeName: "harbor-2", minFreeSpacePercent: 10, minFreeInodesPercent: 5, port: 1, composeProject: "harbor",
         endpoints: [{ name: "mysql", host: "127.0.0.1", port: openPort }], ...spec,
     };
-    return spawnSync("sh", ["-c", preflightScript(full)], { encoding: "utf8", env: { ...process.env, PATH: `${bin}:${process.env.PATH}` } });
+    const script = preflightScript(full);
+    return spawnSync("sh", ["-c", script.command], { input: script.text, encoding: "utf8", env: { ...process.env, PATH: `${bin}:${process.env.PATH}` } });
 }
 
 const GiB = 1024 ** 3;

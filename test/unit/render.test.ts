@@ -13,6 +13,7 @@ import { externalHost, HarborSettings, redisSessionUrl, renderAdminserverEnv, re
 import { readKeys, setKeys, templateLiteral } from "../../render/keyValueFile";
 import { clientOptionFile, schemaForDatabase, setupSql } from "../../render/mysql";
 import { cephMountScript, cephUnmountScript } from "../../render/scripts/cephMount";
+import { RemoteScript } from "../../render/scripts/shell";
 import { deployScript, stopScript, unpackInstallerScript } from "../../render/scripts/harborNode";
 import { mysqlCheckScript, mysqlSetupScript, redisCheckScript } from "../../render/scripts/services";
 import { assertGolden } from "../golden";
@@ -181,7 +182,7 @@ describe("bundle", () => {
 });
 
 describe("remote scripts", () => {
-    const scripts: Record<string, string> = {
+    const scripts: Record<string, RemoteScript | string> = {
         "ceph-mount-kernel.sh": cephMountScript(kernelCeph, "/mnt/cephfs/harbor/data"),
         "ceph-mount-fuse.sh": cephMountScript(fuseCeph, "/mnt/cephfs/harbor/data"),
         "ceph-unmount.sh": cephUnmountScript(fuseCeph),
@@ -193,14 +194,22 @@ describe("remote scripts", () => {
         "mysql-check.sh": mysqlCheckScript("registry", "harbor-1"),
         "redis-check.sh": redisCheckScript("10.0.0.5", 6379, 0, "harbor-1"),
     };
+    const text = (name: string) => { const s = scripts[name]; return typeof s === "string" ? s : s.text; };
     for (const [name, script] of Object.entries(scripts)) {
         it(`${name}: strict mode, golden`, () => {
-            assert.match(script, /^bash -c "\$\(cat <<'HARBOR_HA_SCRIPT'\n# harbor-ha: .*\n\nset -euo pipefail\n/);
-            assertGolden(name, script);
+            if (typeof script === "string") {
+                // delete scripts: inline, stdin closed
+                assert.match(script, /^bash -c "\$\(cat <<'HARBOR_HA_SCRIPT'\n# harbor-ha: .*\n\nset -euo pipefail\n[^]*\nexec <\/dev\/null\n/);
+                assertGolden(name, script);
+            } else {
+                assert.match(script.command, /^bash -s # harbor-ha: [^\n]+ \(script [0-9a-f]{12}\)$/);
+                assert.match(script.text, /^# harbor-ha: .*\n\nset -euo pipefail\n[^]*\nmain\(\) \{\n[^]*\n\}\n\nmain; exit 0\n$/);
+                assertGolden(name, script.text);
+            }
         });
     }
     it("deploy installs the shared keys only after prepare", () => {
-        const s = scripts["deploy.sh"];
+        const s = text("deploy.sh");
         const prepare = s.indexOf("./prepare");
         assert.ok(prepare > 0);
         assert.ok(s.indexOf("common/config/ui/private_key.pem") > prepare);
@@ -209,7 +218,7 @@ describe("remote scripts", () => {
     });
     it("stop and unmount never remove data", () => {
         for (const name of ["stop.sh", "ceph-unmount.sh"]) {
-            assert.doesNotMatch(scripts[name], /down -v|rm -rf|--volumes/, name);
+            assert.doesNotMatch(text(name), /down -v|rm -rf|--volumes/, name);
         }
     });
 });

@@ -39,7 +39,7 @@ function sandbox() {
 
 function run(s: ReturnType<typeof sandbox>, bundle: string) {
     const script = deployScript(requireFlavor("1.2.2"), s.l, "harbor-1", { protocol: "http", domain: "hub.example.test" });
-    return spawnSync("sh", ["-c", script], { input: bundle, encoding: "utf8", env: { ...process.env, PATH: `${s.bin}:${process.env.PATH}` } });
+    return spawnSync("sh", ["-c", script.command], { input: script.text + bundle, encoding: "utf8", env: { ...process.env, PATH: `${s.bin}:${process.env.PATH}` } });
 }
 
 const files = (secretKey = "0123456789abcdef") => encodeBundle([
