@@ -16,6 +16,15 @@ export const types = {
 export const dataBearing: readonly string[] = [types.mysql, types.cephMount, types.tokenKeys, types.tls];
 
 type StackArgs = Pick<StackValidationArgs, "resources">;
+
+/** A property, or undefined when the engine cannot know it yet (during preview the engine throws). */
+function known<T>(read: () => T): T | undefined {
+    try {
+        return read();
+    } catch {
+        return undefined;
+    }
+}
 type ResourceArgs = Pick<ResourceValidationArgs, "type" | "props" | "name" | "opts">;
 
 export function minNodes(args: StackArgs, report: ReportViolation): void {
@@ -32,7 +41,8 @@ export function https(args: StackArgs, report: ReportViolation): void {
 
 export function pinnedHostKeys(args: ResourceArgs, report: ReportViolation): void {
     if (args.type !== types.command && args.type !== types.copy) return;
-    const c = args.props.connection ?? {};
+    const c = known(() => args.props.connection) ?? {};
+    if (known(() => c.hostKey) === undefined && known(() => JSON.stringify(c)) === undefined) return;
     if (!c.hostKey) report(`${args.name}: the SSH connection to ${c.host ?? "?"}:${c.port ?? 22} does not pin the host key (hostKey)`);
 }
 
@@ -44,26 +54,28 @@ const secretPatterns: [RegExp, string][] = [
 export function noPlaintextSecrets(args: ResourceArgs, report: ReportViolation): void {
     if (args.type !== types.command) return;
     for (const field of ["create", "update", "delete"]) {
-        const text = args.props[field];
+        const text = known(() => args.props[field]);
         if (typeof text !== "string") continue;
         for (const [re, what] of secretPatterns) {
             if (re.test(text)) report(`${args.name}: its ${field} command line contains ${what}; secrets go on stdin`);
         }
     }
-    if (args.props.environment && Object.keys(args.props.environment).length > 0) {
+    const environment = known(() => args.props.environment);
+    if (environment && Object.keys(environment).length > 0) {
         report(`${args.name}: passes environment variables, which are logged; secrets go on stdin`);
     }
     if (args.props.addPreviousOutputInEnv !== false) {
         report(`${args.name}: addPreviousOutputInEnv must be false, or previous output is copied into the environment`);
     }
-    if (args.props.stdin !== undefined && !(args.opts.additionalSecretOutputs ?? []).includes("stderr")) {
+    if (known(() => args.props.stdin) !== undefined && !(args.opts.additionalSecretOutputs ?? []).includes("stderr")) {
         report(`${args.name}: reads secrets on stdin but does not keep stderr secret (additionalSecretOutputs)`);
     }
 }
 
 export function installerSha256(args: ResourceArgs, report: ReportViolation): void {
     if (args.type !== types.copy) return;
-    const triggers: unknown[] = args.props.triggers ?? [];
+    const triggers = known(() => args.props.triggers as unknown[]);
+    if (triggers === undefined) return;
     if (!triggers.some(t => typeof t === "string" && /^[0-9a-f]{64}$/.test(t))) {
         report(`${args.name}: the installer copy is not keyed by the archive's sha256`);
     }

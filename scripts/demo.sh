@@ -21,7 +21,7 @@ mapfile -t built < <(lab/installer/build.sh)
 pulumi stack select --create dev >/dev/null
 node --import tsx scripts/lab-dev-config.ts "$outputs" "${built[0]}" "${built[1]}"
 log "pulumi up --stack dev"
-pulumi up --stack dev --yes --skip-preview --policy-pack ./policy
+pulumi up --stack dev --yes --skip-preview --policy-pack "$PWD/policy"
 
 ca="${HARBOR_HA_CACHE:-/var/cache/harbor-ha}/lab/state/ca.crt"
 pulumi stack output --stack dev caPem >"$ca"

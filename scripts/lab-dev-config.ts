@@ -3,7 +3,9 @@
 // a second demo leaves Pulumi.dev.yaml unchanged.
 //   node --import tsx scripts/lab-dev-config.ts <lab outputs.json> [installer.tgz registry.sql]
 import { execFileSync } from "node:child_process";
+import { randomBytes } from "node:crypto";
 import * as fs from "node:fs";
+import * as path from "node:path";
 
 interface LabOutputs {
     vms: { name: string; sshHost: string; sshPort: number; address: string; hostKey: string }[];
@@ -47,3 +49,11 @@ set("harbor-ha:sshPrivateKey", lab.sshPrivateKey, true);
 set("harbor-ha:cephSecret", lab.ceph.secret, true);
 set("harbor-ha:mysqlAdminPassword", lab.mysql.adminPassword, true);
 set("harbor-ha:redisPassword", lab.redis.password, true);
+
+// Harbor stores its admin password in the database at first start, and the database outlives
+// pulumi destroy; so the lab's is made once and kept with the lab's other secrets.
+const adminFile = path.join(path.dirname(outputsPath), "harbor-admin-password");
+if (!fs.existsSync(adminFile)) {
+    fs.writeFileSync(adminFile, `Hh1${randomBytes(18).toString("base64url")}`, { mode: 0o600 });
+}
+set("harbor-ha:adminPassword", fs.readFileSync(adminFile, "utf8").trim(), true);

@@ -18,7 +18,7 @@ release_keys=(harborVersion installer)
 for s in "$from" "$to"; do
   [ -f "Pulumi.$s.yaml" ] || { echo "promote: no stack file Pulumi.$s.yaml" >&2; exit 2; }
 done
-policy=(--policy-pack ./policy)
+policy=(--policy-pack "$PWD/policy")
 [ -f "policy/config/$to.json" ] && policy+=(--policy-pack-config "policy/config/$to.json")
 
 run() {

@@ -32,6 +32,18 @@ else
   mount "$mp"
 fi
 mountpoint -q "$mp" || { echo "CephFS is not mounted at $mp after mount" >&2; exit 1; }
+# At boot, Docker must not start Harbor before the mount is back: its containers would write to
+# the empty directory underneath.
+if [ -d /run/systemd/system ]; then
+  dropin=/etc/systemd/system/docker.service.d/harbor-ha-cephfs.conf
+  want=$(printf '[Unit]\nRequiresMountsFor=%s\n' "$mp")
+  if [ "$(cat "$dropin" 2>/dev/null)" != "$want" ]; then
+    mkdir -p "$(dirname "$dropin")"
+    printf '%s\n' "$want" >"$dropin"
+    chmod 0644 "$dropin"
+    systemctl daemon-reload
+  fi
+fi
 mkdir -p ${q(dataPath)}
 echo "cephfs: mounted at $mp (${c.client} client), data in ${dataPath}"
 `, [ensureCmdFn, readBundleFn]);
@@ -51,6 +63,10 @@ if awk -v mp="$mp" '$2 == mp {found=1} END {exit !found}' /etc/fstab; then
   mv -f "$tmp" /etc/fstab
 fi
 rm -f ${files.map(q).join(" ")}
+if [ -f /etc/systemd/system/docker.service.d/harbor-ha-cephfs.conf ]; then
+  rm -f /etc/systemd/system/docker.service.d/harbor-ha-cephfs.conf
+  systemctl daemon-reload || true
+fi
 echo "cephfs: $mp unmounted; data left on CephFS"
 `);
 }

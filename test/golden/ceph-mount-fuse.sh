@@ -63,6 +63,21 @@ else
   mount "$mp"
 fi
 mountpoint -q "$mp" || { echo "CephFS is not mounted at $mp after mount" >&2; exit 1; }
+# At boot, Docker must not start Harbor before the mount is back: its containers would write to
+# the empty directory underneath.
+if [ -d /run/systemd/system ]; then
+  dropin=/etc/systemd/system/docker.service.d/harbor-ha-cephfs.conf
+  want=$(printf '[Unit]
+RequiresMountsFor=%s
+' "$mp")
+  if [ "$(cat "$dropin" 2>/dev/null)" != "$want" ]; then
+    mkdir -p "$(dirname "$dropin")"
+    printf '%s
+' "$want" >"$dropin"
+    chmod 0644 "$dropin"
+    systemctl daemon-reload
+  fi
+fi
 mkdir -p /mnt/cephfs/harbor/data
 echo "cephfs: mounted at $mp (fuse client), data in /mnt/cephfs/harbor/data"
 }

@@ -39,14 +39,15 @@ log="$stage/deploy.log"
 mountpoint -q /mnt/cephfs/harbor || { echo "harbor-1: CephFS is not mounted at /mnt/cephfs/harbor" >&2; exit 1; }
 mkdir -p "$stage"
 read_bundle "$dir"
-# One secretkey for the whole cluster, on shared storage; another one there means other data.
+# One secretkey for the whole cluster, on shared storage. It encrypts settings stored with the data,
+# so a key already there (e.g. after pulumi destroy and a new up) belongs to that data and is kept.
 mkdir -p "$data"
-if [ -f "$data/secretkey" ]; then
-  cmp -s "$data/secretkey" "$stage/secretkey" ||
-    { echo "harbor-1: $data/secretkey exists and differs from this cluster's key; refusing to overwrite it" >&2; exit 1; }
-else
-  install -m 0600 "$stage/secretkey" "$data/secretkey"
+if [ ! -s "$data/secretkey" ]; then
+  install -m 0600 "$stage/secretkey" "$data/secretkey.harbor-ha.$$"
+  mv -n "$data/secretkey.harbor-ha.$$" "$data/secretkey" 2>/dev/null || true
+  rm -f "$data/secretkey.harbor-ha.$$"
 fi
+[ "$(wc -c <"$data/secretkey")" = 16 ] || { echo "harbor-1: $data/secretkey is not 16 bytes; Harbor cannot use it" >&2; exit 1; }
 cd "$dir"
 : >"$log"
 fail() { echo "harbor-1: $1 failed; last lines of $log:" >&2; tail -n 20 "$log" >&2; exit 1; }

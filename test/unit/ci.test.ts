@@ -68,8 +68,8 @@ describe("promotion", () => {
         assert.deepEqual(r.stdout.trim().split("\n"), [
             "+ pulumi config cp --stack staging --dest prod --path harbor-ha:harborVersion",
             "+ pulumi config cp --stack staging --dest prod --path harbor-ha:installer",
-            "+ pulumi preview --stack prod --diff --policy-pack ./policy --policy-pack-config policy/config/prod.json",
-            "+ pulumi up --stack prod --yes --skip-preview --policy-pack ./policy --policy-pack-config policy/config/prod.json",
+            `+ pulumi preview --stack prod --diff --policy-pack ${root}/policy --policy-pack-config policy/config/prod.json`,
+            `+ pulumi up --stack prod --yes --skip-preview --policy-pack ${root}/policy --policy-pack-config policy/config/prod.json`,
         ]);
     });
     it("refuses a stack without a stack file, or promoting onto itself", () => {

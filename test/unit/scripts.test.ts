@@ -72,13 +72,21 @@ describe("deploy script", () => {
         assert.equal(fs.readFileSync(path.join(s.l.installDir, "common", "config", "ui", "private_key.pem"), "utf8"), "CLUSTER-KEY\n");
     });
 
-    it("refuses to replace another cluster's secretkey on shared storage", () => {
+    it("keeps the secretkey already on shared storage: it belongs to the data", () => {
         const s = sandbox();
         assert.equal(run(s, files()).status, 0);
         const r = run(s, files("fedcba9876543210"));
-        assert.notEqual(r.status, 0);
-        assert.match(r.stderr, /secretkey exists and differs/);
+        assert.equal(r.status, 0, r.stderr);
         assert.equal(fs.readFileSync(path.join(s.l.dataPath, "secretkey"), "utf8"), "0123456789abcdef");
+    });
+
+    it("refuses a secretkey Harbor cannot use", () => {
+        const s = sandbox();
+        fs.mkdirSync(s.l.dataPath, { recursive: true });
+        fs.writeFileSync(path.join(s.l.dataPath, "secretkey"), "short");
+        const r = run(s, files());
+        assert.notEqual(r.status, 0);
+        assert.match(r.stderr, /secretkey is not 16 bytes/);
     });
 
     it("stops with the log's tail when prepare fails", () => {

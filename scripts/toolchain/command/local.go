@@ -1,0 +1,69 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"os"
+	"os/exec"
+	"strings"
+	"sync"
+
+	"github.com/pulumi/pulumi/sdk/v3/go/common/resource"
+)
+
+// runLocal runs a local.Command: `interpreter... cmd` (default /bin/sh -c) in `dir`.
+func runLocal(
+	ctx context.Context, props resource.PropertyMap, cmd string, env, prevEnv map[string]string, stdin string,
+	logw io.Writer, logOut, logErr bool,
+) (runResult, error) {
+	args := []string{"/bin/sh", "-c"}
+	if v := plainTop(props["interpreter"]); v.IsArray() && len(v.ArrayValue()) > 0 {
+		args = nil
+		for _, e := range v.ArrayValue() {
+			s, _ := asString(e)
+			args = append(args, s)
+		}
+	}
+	args = append(args, cmd)
+	c := exec.CommandContext(ctx, args[0], args[1:]...)
+	if dir, ok := str(props, "dir"); ok && dir != "" {
+		c.Dir = dir
+	}
+	c.Env = os.Environ()
+	for k, v := range prevEnv {
+		c.Env = append(c.Env, k+"="+v)
+	}
+	for k, v := range env {
+		c.Env = append(c.Env, k+"="+v)
+	}
+	if stdin != "" {
+		c.Stdin = strings.NewReader(stdin)
+	}
+	var out, errb, both bytes.Buffer
+	sw := &syncWriter{w: &both}
+	outWriters := []io.Writer{&out, sw}
+	if logOut {
+		outWriters = append(outWriters, logw)
+	}
+	errWriters := []io.Writer{&errb, sw}
+	if logErr {
+		errWriters = append(errWriters, logw)
+	}
+	c.Stdout = io.MultiWriter(outWriters...)
+	c.Stderr = io.MultiWriter(errWriters...)
+	err := c.Run()
+	return runResult{stdout: out.String(), stderr: errb.String(), combined: both.String()}, err
+}
+
+// syncWriter serialises writes from the stdout and stderr copiers.
+type syncWriter struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+func (s *syncWriter) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.w.Write(p)
+}
