@@ -3,6 +3,7 @@ import * as random from "@pulumi/random";
 import * as path from "path";
 import { InstallerContents } from "../config/installer";
 import { CephConfig, MysqlConfig, NodeConfig, PreflightConfig, RedisConfig, TlsConfig } from "../config/types";
+import { composeProjectName } from "../render/scripts/harborNode";
 import { PreflightResult } from "../render/scripts/preflight";
 import { externalHost } from "../render/harborConfig";
 import { CephMount } from "./cephMount";
@@ -44,11 +45,6 @@ export interface HarborClusterArgs {
     preflight: pulumi.Input<PreflightConfig>;
     /** Protect the data-bearing components from `pulumi destroy`. */
     protectData?: boolean;
-}
-
-/** docker-compose's project name for an install directory (v1 keeps only [a-z0-9]). */
-export function composeProjectName(installDir: string): string {
-    return path.posix.basename(installDir).toLowerCase().replace(/[^a-z0-9]/g, "");
 }
 
 function hostPort(address: string, defaultPort: number): { host: string; port: number } {

@@ -101,13 +101,25 @@ fail "health check ${health}"
 `, [readBundleFn, composeFn]);
 }
 
+/** docker-compose's project name for an install directory (v1 keeps only [a-z0-9]). */
+export function composeProjectName(installDir: string): string {
+    return installDir.replace(/\/+$/, "").split("/").pop()!.toLowerCase().replace(/[^a-z0-9]/g, "");
+}
+
 /** Stops Harbor on the node; data on CephFS and in MySQL is kept. */
 export function stopScript(l: NodeLayout, nodeName: string): string {
+    const project = composeProjectName(l.installDir);
     return inlineScript(`stop Harbor on ${nodeName} (data kept)`, `
 dir=${q(l.installDir)}
 if [ -f "$dir/docker-compose.yml" ]; then
   cd "$dir"
-  compose down
+  if ! compose down; then
+    # A container that will not stop (e.g. after an unclean restart) must not block a destroy.
+    echo "${nodeName}: docker-compose down failed; removing the ${project} containers directly" >&2
+    ids=$(docker ps -aq --filter label=com.docker.compose.project=${project})
+    [ -z "$ids" ] || docker rm -f $ids >/dev/null
+    compose down
+  fi
 fi
 echo "${nodeName}: Harbor stopped; data kept"
 `, [composeFn]);

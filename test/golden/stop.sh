@@ -17,7 +17,13 @@ compose() {
 dir=/opt/harbor
 if [ -f "$dir/docker-compose.yml" ]; then
   cd "$dir"
-  compose down
+  if ! compose down; then
+    # A container that will not stop (e.g. after an unclean restart) must not block a destroy.
+    echo "harbor-1: docker-compose down failed; removing the harbor containers directly" >&2
+    ids=$(docker ps -aq --filter label=com.docker.compose.project=harbor)
+    [ -z "$ids" ] || docker rm -f $ids >/dev/null
+    compose down
+  fi
 fi
 echo "harbor-1: Harbor stopped; data kept"
 HARBOR_HA_SCRIPT
