@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Quick start, command 1 (npm run demo): the toolchain, the local lab, and `pulumi up --stack dev`
 # for real against it. Safe to run again: every step reuses what is already there.
+#   scripts/demo.sh [--no-up]   (--no-up: stop once the lab runs and the dev stack knows it)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 t0=$SECONDS
@@ -20,6 +21,7 @@ mapfile -t built < <(lab/installer/build.sh)
 
 pulumi stack select --create dev >/dev/null
 node --import tsx scripts/lab-dev-config.ts "$outputs" "${built[0]}" "${built[1]}"
+if [ "${1:-}" = --no-up ]; then log "lab ready in $((SECONDS - t0))s; dev stack configured (npm run preview)"; exit 0; fi
 log "pulumi up --stack dev"
 pulumi up --stack dev --yes --skip-preview --policy-pack "$PWD/policy"
 

@@ -40,6 +40,21 @@ describe("the lab, end to end", { concurrency: 1 }, () => {
         log(`teardown: ${d.status === 0 ? "done" : d.out.slice(-2000)}`);
     });
 
+    it("npm run preview shows the whole dev-stack tree, with the policy pack, and nothing downloaded", () => {
+        const lab = timed("lab up (demo --no-up)", () => sh("bash scripts/demo.sh --no-up"));
+        assert.equal(lab.status, 0, lab.out.slice(-4000));
+        const r = timed("preview", () => sh("npm run -s preview"));
+        assert.equal(r.status, 0, r.out.slice(-4000));
+        const count = (type: string) => r.out.split("\n").filter(l => new RegExp(`\\+\\s+${type} `).test(l)).length;
+        for (const [type, n] of [["harbor-ha:index:HarborCluster", 1], ["harbor-ha:index:SharedTokenKeys", 1], ["harbor-ha:index:ExternalMySQL", 1],
+            ["harbor-ha:index:RedisSession", 1], ["harbor-ha:index:CephMount", 3], ["harbor-ha:index:HarborNode", 3],
+            ["harbor-ha:index:ClusterTls", 1], ["command:remote:Command", 19], ["command:remote:CopyToRemote", 3]] as [string, number][]) {
+            assert.equal(count(type), n, `${type} in the preview`);
+        }
+        assert.match(r.out, /harbor-ha@v0\.1\.0 \(local: /, "the policy pack ran");
+        assert.doesNotMatch(r.out, /[Dd]ownloading|plugin install/, "nothing was downloaded");
+    });
+
     it("npm run demo brings three healthy nodes up from nothing", () => {
         const r = timed("demo", () => sh("npm run -s demo"));
         assert.equal(r.status, 0, r.out.slice(-4000));
