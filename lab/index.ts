@@ -166,6 +166,8 @@ for (let i = 1; i <= vmCount; i++) {
     volumes: [
       { hostPath: "/sys/fs/cgroup", containerPath: "/sys/fs/cgroup" },
       { hostPath: path.join(labData, name, "docker"), containerPath: "/var/lib/docker" },
+      // A second "disk" for data (Docker's data root can move there: the seed's third article).
+      { hostPath: path.join(labData, name, "disk"), containerPath: "/data" },
     ],
     envs: [`LAB_SSH_AUTHORIZED_KEYS=${sshPublicKey}`],
     restart: "unless-stopped",

@@ -114,12 +114,12 @@ shell_up() {
     -e REDIS_PASSWORD="$REDIS_PASSWORD" "$SVC_IMAGE" lab-redis
   local i backends=() pub; pub=$(cat "${LAB_STATE}/ssh/id_ed25519.pub")
   for ((i = 1; i <= LAB_VM_COUNT; i++)); do
-    mkdir -p "$LAB_DATA/vm$i/docker"
+    mkdir -p "$LAB_DATA/vm$i/docker" "$LAB_DATA/vm$i/disk"
     run_container "vm$i" --ip "$(lab_vm_ip "$i")" -p "127.0.0.1:$(lab_vm_sshport "$i"):22" \
       --cap-add ALL --cap-drop SYS_RESOURCE --security-opt seccomp=unconfined \
       --security-opt apparmor=unconfined --cgroupns host \
       -v /sys/fs/cgroup:/sys/fs/cgroup:rw --device /dev/fuse \
-      -v "$LAB_DATA/vm$i/docker:/var/lib/docker" --stop-timeout 30 \
+      -v "$LAB_DATA/vm$i/docker:/var/lib/docker" -v "$LAB_DATA/vm$i/disk:/data" --stop-timeout 30 \
       --health-cmd 'test -s /etc/ssh/ssh_host_ed25519_key.pub && kill -0 $(cat /run/sshd.pid) && docker version >/dev/null' \
       --health-interval 2s --health-retries 90 \
       -e LAB_SSH_AUTHORIZED_KEYS="$pub" "$VM_IMAGE"

@@ -55,6 +55,27 @@ describe("the lab, end to end", { concurrency: 1 }, () => {
         assert.doesNotMatch(r.out, /[Dd]ownloading|plugin install/, "nothing was downloaded");
     });
 
+    it("a node below the free-space threshold is refused with one message, and nothing on it changes", () => {
+        // The lab's disks are large; a threshold of 99 % stands for the seed's 92 %-full root disk.
+        const set = sh(". scripts/pulumi-env.sh && pulumi config set --stack dev --path harbor-ha:preflight.minFreeSpacePercent 99");
+        assert.equal(set.status, 0, set.out);
+        try {
+            const r = timed("refused up", () => sh(". scripts/pulumi-env.sh && pulumi up --stack dev --yes --skip-preview"));
+            assert.notEqual(r.status, 0, "the update must fail");
+            for (const n of ["harbor-1", "harbor-2", "harbor-3"]) {
+                assert.match(r.out, new RegExp(`node ${n} failed preflight, nothing was changed on it:`));
+            }
+            assert.match(r.out, /- free space on \/ is \d+% \(\d+ MiB free\) \(threshold >= 99%\)/);
+            for (const vm of ["vm1", "vm2", "vm3"]) {
+                const untouched = labDocker(["exec", vm, "bash", "-c",
+                    "test ! -e /opt/harbor && ! grep -q fuse.ceph /etc/fstab && ! mountpoint -q /mnt/cephfs/harbor && echo untouched"]).trim();
+                assert.equal(untouched, "untouched", `${vm} was changed`);
+            }
+        } finally {
+            sh(". scripts/pulumi-env.sh && pulumi config rm --stack dev --path harbor-ha:preflight.minFreeSpacePercent");
+        }
+    });
+
     it("npm run demo brings three healthy nodes up from nothing", () => {
         const r = timed("demo", () => sh("npm run -s demo"));
         assert.equal(r.status, 0, r.out.slice(-4000));
@@ -81,6 +102,22 @@ describe("the lab, end to end", { concurrency: 1 }, () => {
         const r = sh(". scripts/pulumi-env.sh && pulumi up --stack dev --yes --expect-no-changes");
         assert.equal(r.status, 0, r.out.slice(-4000));
         assert.match(r.out, /\d+ unchanged/);
+    });
+
+    it("moving a VM's Docker data root to its data disk keeps an image loaded before the move", () => {
+        const vm = s.nodes[0].vm;
+        labDocker(["exec", vm, "bash", "-c", "d=$(mktemp -d) && echo marker >$d/m && tar -C $d -c m | docker import - lab/marker:1 >/dev/null"]);
+        const set = sh(". scripts/pulumi-env.sh && pulumi config set --stack dev --path 'harbor-ha:nodes[0].dockerDataRoot' /data/docker");
+        assert.equal(set.status, 0, set.out);
+        const r = timed("data root move", () => sh(". scripts/pulumi-env.sh && pulumi up --stack dev --yes --skip-preview"));
+        assert.equal(r.status, 0, r.out.slice(-4000));
+        assert.match(r.out, /docker: data root of harbor-1 moved from \/var\/lib\/docker to \/data\/docker/);
+        assert.equal(labDocker(["exec", vm, "docker", "info", "--format", "{{.DockerRootDir}}"]).trim(), "/data/docker");
+        labDocker(["exec", vm, "docker", "image", "inspect", "lab/marker:1"]);
+        assert.match(labDocker(["exec", vm, "cat", "/etc/docker/daemon.json"]), /"data-root": "\/data\/docker"/);
+        waitHealthy(s, [s.nodes[0].address]);
+        const again = sh(". scripts/pulumi-env.sh && pulumi up --stack dev --yes --expect-no-changes");
+        assert.equal(again.status, 0, again.out.slice(-4000));
     });
 
     it("with one VM stopped, logins and pulls through the load balancer all succeed", () => {
