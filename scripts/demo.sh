@@ -17,10 +17,12 @@ log "lab: engine, images, Ceph, MariaDB, Redis, load balancer, three VMs"
 lab/scripts/up.sh
 outputs="${HARBOR_HA_CACHE:-/var/cache/harbor-ha}/lab/state/outputs.json"
 log "lab: Harbor installer (the lab's stand-in with Harbor 1.2.2's layout)"
-mapfile -t built < <(lab/installer/build.sh)
+lab/installer/build.sh >/dev/null
+# The stable "latest" paths keep Pulumi.dev.yaml unchanged across rebuilds of the lab installer.
+latest="${HARBOR_HA_CACHE:-/var/cache/harbor-ha}/lab/installer/latest"
 
 pulumi stack select --create dev >/dev/null
-node --import tsx scripts/lab-dev-config.ts "$outputs" "${built[0]}" "${built[1]}"
+node --import tsx scripts/lab-dev-config.ts "$outputs" "$latest/harbor-lab-installer-v1.2.2.tgz" "$latest/registry.sql"
 if [ "${1:-}" = --no-up ]; then log "lab ready in $((SECONDS - t0))s; dev stack configured (npm run preview)"; exit 0; fi
 log "pulumi up --stack dev"
 pulumi up --stack dev --yes --skip-preview --policy-pack "$PWD/policy"
