@@ -31,8 +31,8 @@ else
   echo "[bench] the lab or the dev stack is not up: lab timings skipped (npm run demo first)" >&2
 fi
 
+[ -f BENCHMARKS.md ] || printf '# Benchmarks\n\nAppended by `npm run bench`; timings never decide a test.\n' >BENCHMARKS.md
 {
-  [ -f BENCHMARKS.md ] || printf '# Benchmarks\n\nAppended by `npm run bench`; timings never decide a test.\n'
   printf '\n## %s, %s\n\n| operation | wall clock |\n| --- | --- |\n' "$(date -u +%Y-%m-%dT%H:%MZ)" "$machine"
   printf '%s\n' "${rows[@]}"
 } >>BENCHMARKS.md
