@@ -62,9 +62,8 @@ describe("the lab, end to end", { concurrency: 1 }, () => {
         try {
             const r = timed("refused up", () => sh(". scripts/pulumi-env.sh && pulumi up --stack dev --yes --skip-preview"));
             assert.notEqual(r.status, 0, "the update must fail");
-            for (const n of ["harbor-1", "harbor-2", "harbor-3"]) {
-                assert.match(r.out, new RegExp(`node ${n} failed preflight, nothing was changed on it:`));
-            }
+            // Pulumi stops scheduling at the first failure, so how many nodes report depends on timing.
+            assert.match(r.out, /node harbor-[123] failed preflight, nothing was changed on it:/);
             assert.match(r.out, /- free space on \/ is \d+% \(\d+ MiB free\) \(threshold >= 99%\)/);
             for (const vm of ["vm1", "vm2", "vm3"]) {
                 const untouched = labDocker(["exec", vm, "bash", "-c",
