@@ -19,7 +19,8 @@ export const staged = {
     tlsCert: "tls/server.crt", tlsKey: "tls/server.key", tlsCa: "tls/ca.crt",
 } as const;
 
-export interface Endpoint {
+/** How clients reach the registry: the node's health check asks the same way. */
+export interface ClientEndpoint {
     protocol: "http" | "https";
     domain: string;
 }
@@ -59,7 +60,7 @@ echo "installer: $sha unpacked in $dir, images loaded"
  * Writes the bundle, then runs prepare and only AFTER it installs the shared keypair: prepare
  * rewrites common/config on every run and would put the installer's own (public) keypair there.
  */
-export function deployScript(f: Flavor, l: NodeLayout, nodeName: string, e: Endpoint): RemoteScript {
+export function deployScript(f: Flavor, l: NodeLayout, nodeName: string, e: ClientEndpoint): RemoteScript {
     // Over https the node is asked by the domain (resolved to itself) and the certificate verified.
     const health = e.protocol === "https" ? `https://${e.domain}:${l.port}${f.health.path}` : `http://127.0.0.1:${l.port}${f.health.path}`;
     const curlTls = e.protocol === "https" ? ` --cacert "$stage/${staged.tlsCa}" --resolve ${q(`${e.domain}:${l.port}:127.0.0.1`)}` : "";

@@ -92,6 +92,17 @@ export interface Attempts {
     other: string[];
 }
 
+/** One line per attempt ("ok", "401" or "fail ..."), counted. */
+function tally(out: string): Attempts {
+    const lines = out.trim().split("\n");
+    return {
+        total: lines.length,
+        ok: lines.filter(l => l === "ok").length,
+        unauthorized: lines.filter(l => l === "401").length,
+        other: lines.filter(l => l.startsWith("fail")),
+    };
+}
+
 /** N consecutive `docker login`s; every attempt counts once, none is retried. */
 export function logins(s: Stack, n: number, registry = s.host): Attempts {
     const out = clientExec(`read -r pw
@@ -101,13 +112,7 @@ for i in $(seq ${n}); do
   else echo "fail $(printf '%s' "$out" | tr '\\n' ' ')"; fi
   docker logout ${registry} >/dev/null 2>&1 || true
 done`, `${s.adminPassword}\n`);
-    const lines = out.trim().split("\n");
-    return {
-        total: lines.length,
-        ok: lines.filter(l => l === "ok").length,
-        unauthorized: lines.filter(l => l === "401").length,
-        other: lines.filter(l => l.startsWith("fail")),
-    };
+    return tally(out);
 }
 
 /** Builds a small unique image in the client, pushes it through one node; returns its reference and ID. */
@@ -143,11 +148,7 @@ for i in $(seq ${n}); do
   elif printf '%s' "$out" | grep -q 401; then echo 401
   else echo "fail $(printf '%s' "$out" | tr '\\n' ' ')"; fi
 done`, `${s.adminPassword}\n`);
-    const lines = out.trim().split("\n");
-    return {
-        total: lines.length, ok: lines.filter(l => l === "ok").length,
-        unauthorized: lines.filter(l => l === "401").length, other: lines.filter(l => l.startsWith("fail")),
-    };
+    return tally(out);
 }
 
 /**

@@ -40,20 +40,36 @@ func runLocal(
 	if stdin != "" {
 		c.Stdin = strings.NewReader(stdin)
 	}
-	var out, errb, both bytes.Buffer
-	sw := &syncWriter{w: &both}
-	outWriters := []io.Writer{&out, sw}
+	cw := newCapture(logw, logOut, logErr)
+	c.Stdout, c.Stderr = cw.stdout, cw.stderr
+	err := c.Run()
+	return cw.result(), err
+}
+
+// capture keeps a command's stdout, stderr and both interleaved, and copies to the engine's log
+// what the resource's `logging` asks for.
+type capture struct {
+	out, errb, both bytes.Buffer
+	stdout, stderr  io.Writer
+}
+
+func newCapture(logw io.Writer, logOut, logErr bool) *capture {
+	c := &capture{}
+	sw := &syncWriter{w: &c.both}
+	outWriters := []io.Writer{&c.out, sw}
 	if logOut {
 		outWriters = append(outWriters, logw)
 	}
-	errWriters := []io.Writer{&errb, sw}
+	errWriters := []io.Writer{&c.errb, sw}
 	if logErr {
 		errWriters = append(errWriters, logw)
 	}
-	c.Stdout = io.MultiWriter(outWriters...)
-	c.Stderr = io.MultiWriter(errWriters...)
-	err := c.Run()
-	return runResult{stdout: out.String(), stderr: errb.String(), combined: both.String()}, err
+	c.stdout, c.stderr = io.MultiWriter(outWriters...), io.MultiWriter(errWriters...)
+	return c
+}
+
+func (c *capture) result() runResult {
+	return runResult{stdout: c.out.String(), stderr: c.errb.String(), combined: c.both.String()}
 }
 
 // syncWriter serialises writes from the stdout and stderr copiers.

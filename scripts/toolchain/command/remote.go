@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -206,18 +205,8 @@ func runRemote(
 	if stdin != "" {
 		session.Stdin = strings.NewReader(stdin)
 	}
-	var out, errb, both bytes.Buffer
-	sw := &syncWriter{w: &both}
-	outWriters := []io.Writer{&out, sw}
-	if logOut {
-		outWriters = append(outWriters, logw)
-	}
-	errWriters := []io.Writer{&errb, sw}
-	if logErr {
-		errWriters = append(errWriters, logw)
-	}
-	session.Stdout = io.MultiWriter(outWriters...)
-	session.Stderr = io.MultiWriter(errWriters...)
+	cw := newCapture(logw, logOut, logErr)
+	session.Stdout, session.Stderr = cw.stdout, cw.stderr
 
 	done := make(chan error, 1)
 	go func() { done <- session.Run(cmd) }()
@@ -228,7 +217,7 @@ func runRemote(
 		client.Close()
 		err = ctx.Err()
 	}
-	return runResult{stdout: out.String(), stderr: errb.String(), combined: both.String()}, err
+	return cw.result(), err
 }
 
 // copyToRemote uploads a CopyToRemote source (file asset, text asset, file or directory archive)
