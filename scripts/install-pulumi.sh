@@ -8,14 +8,19 @@
 #   1. a `pulumi` on PATH (or a previous result in the cache) that reports the pinned version;
 #   2. the official installer (get.pulumi.com), tried once with a 10 s limit;
 #   3. a build from Go modules (Go module proxy only) into the cache.
-# Plugins are installed into $PULUMI_HOME (see pulumi-env.sh) from binaries built from Go modules.
+# Plugins are installed into $PULUMI_HOME (see pulumi-env.sh): the upstream plugin where
+# `pulumi plugin install resource <name> <version>` can download it (tried once per run, 60 s limit),
+# else harbor-ha's build from Go modules. BUILD-INFO.txt in the plugin's directory and the summary at
+# the end say which one is installed.
 # Everything lives in ${HARBOR_HA_CACHE:-/var/cache/harbor-ha}: toolchain/<component>-<version>/ (one
 # directory per build, moved into place only when complete), toolchain/bin/ (what pulumi-env.sh puts
 # on PATH), toolchain/logs/, go/ (module and build caches) and pulumi-home/.
 #
 # Knobs: HARBOR_HA_CACHE, HARBOR_HA_SKIP_OFFICIAL_INSTALLER=1, HARBOR_HA_SKIP_DOCKER=1 (docker is
 # optional: the program does not need it), HARBOR_HA_RETRY_FAILED=1 (retry an optional build that
-# failed before; otherwise a recorded failure is not retried), HARBOR_HA_GOMODCACHE, HARBOR_HA_GOCACHE.
+# failed before; otherwise a recorded failure is not retried), HARBOR_HA_SKIP_UPSTREAM_PLUGINS=1 (do not
+# try to download upstream plugins), HARBOR_HA_UPSTREAM_PLUGIN_TIMEOUT (seconds, default 60),
+# HARBOR_HA_GOMODCACHE, HARBOR_HA_GOCACHE.
 set -euo pipefail
 
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -154,30 +159,90 @@ done
 PULUMI="$TC_BIN/pulumi"
 
 # --- provider plugins -----------------------------------------------------------------------------
+# Upstream's plugin wherever `pulumi plugin install` can download it; harbor-ha's own build only where
+# it cannot. The download is tried once per run: after a failure (no network here) the remaining
+# plugins are not tried again in this run. An installed plugin's directory holds BUILD-INFO.txt, whose
+# first line is "source: upstream" or "source: harbor-ha's own build".
 PLUGINS_OK=() PLUGINS_MISSING=()
+UPSTREAM_UNAVAILABLE="" # why upstream plugins cannot be installed here (from the first failure)
+OWN_BUILD="harbor-ha's own build"
+
+plugin_source() { # plugin_source DIR: the plugin's source from DIR/BUILD-INFO.txt ("" if none)
+  sed -n '1s/^source: //p' "$1/BUILD-INFO.txt" 2>/dev/null || true
+}
+
+install_plugin_dir() { # install_plugin_dir NAME VERSION DIR: installs DIR's files as the plugin
+  "$PULUMI" plugin install resource "$1" "$2" --reinstall --file "$3" >&2
+}
+
+try_upstream_plugin() { # try_upstream_plugin NAME VERSION: true once upstream's plugin is installed
+  local name="$1" version="$2" t0 tmp log limit="${HARBOR_HA_UPSTREAM_PLUGIN_TIMEOUT:-60}" got
+  if [ "${HARBOR_HA_SKIP_UPSTREAM_PLUGINS:-0}" = 1 ]; then
+    UPSTREAM_UNAVAILABLE="not tried: HARBOR_HA_SKIP_UPSTREAM_PLUGINS=1"
+    return 1
+  fi
+  [ -z "$UPSTREAM_UNAVAILABLE" ] || return 1
+  t0="$(tc_now)"
+  log="$TC_LOGS/upstream-plugin-$name-$version.log"
+  tmp="$(mktemp -d "$TC_ROOT/.tmp-upstream-$name.XXXXXX")"
+  got="$tmp/home/plugins/resource-$name-v$version"
+  tc_log "trying upstream plugin $name $version (pulumi plugin install, $limit s limit) ..."
+  # Into a scratch PULUMI_HOME first, so that a failed download leaves the installed plugin alone.
+  if PULUMI_HOME="$tmp/home" timeout "$limit" "$PULUMI" plugin install resource "$name" "$version" >"$log" 2>&1 &&
+    [ -x "$got/pulumi-resource-$name" ]; then
+    {
+      echo "source: upstream"
+      echo "installed: $(date -u +%Y-%m-%dT%H:%M:%SZ) by pulumi plugin install resource $name $version"
+      echo "log: $log"
+    } >"$got/BUILD-INFO.txt"
+    install_plugin_dir "$name" "$version" "$got"
+    chmod -R u+w "$tmp" 2>/dev/null || true
+    rm -rf "$tmp"
+    tc_log "installed upstream plugin $name $version in $(tc_elapsed "$t0")"
+    return 0
+  fi
+  # The CLI's last download error says why (e.g. no DNS), else its last line.
+  UPSTREAM_UNAVAILABLE="$({ grep 'Error downloading plugin' "$log" || grep -v '^[[:space:]]*$' "$log" || true; } | tail -n 1 |
+    sed 's/^warning: //' | cut -c1-240)"
+  UPSTREAM_UNAVAILABLE="${UPSTREAM_UNAVAILABLE:-pulumi plugin install failed}"
+  tc_log "upstream plugin $name $version is not installable here (after $(tc_elapsed "$t0"): $UPSTREAM_UNAVAILABLE; log: $log)"
+  chmod -R u+w "$tmp" 2>/dev/null || true
+  rm -rf "$tmp"
+  return 1
+}
+
 ensure_plugin() { # ensure_plugin NAME VERSION optional|required
-  local name="$1" version="$2" need="$3" key dir comp failed
+  local name="$1" version="$2" need="$3" key dir comp failed stage
   key="$version-$(tc_src_hash "$name")"
   comp="$TC_ROOT/pulumi-resource-$name-$key"
   dir="$PULUMI_HOME/plugins/resource-$name-v$version"
-  # Installed and identical to the current build: nothing to do.
-  if [ -f "$comp/.complete" ] && [ ! -e "$dir.partial" ] &&
+  if [ "$need" = optional ] && [ "$name" = docker ] && [ "${HARBOR_HA_SKIP_DOCKER:-0}" = 1 ]; then
+    tc_log "NOTICE: plugin $name $version skipped (HARBOR_HA_SKIP_DOCKER=1)"
+    PLUGINS_MISSING+=("$name $version")
+    return 0
+  fi
+  # Upstream's plugin, installed by an earlier run: nothing to do.
+  if [ "$(plugin_source "$dir")" = upstream ] && [ -x "$dir/pulumi-resource-$name" ] && [ ! -e "$dir.partial" ]; then
+    PLUGINS_OK+=("$name $version (upstream)")
+    return 0
+  fi
+  if try_upstream_plugin "$name" "$version"; then
+    PLUGINS_OK+=("$name $version (upstream)")
+    return 0
+  fi
+  local own="$name $version ($OWN_BUILD: upstream not installable here)"
+  [ "${HARBOR_HA_SKIP_UPSTREAM_PLUGINS:-0}" != 1 ] || own="$name $version ($OWN_BUILD: upstream not tried, HARBOR_HA_SKIP_UPSTREAM_PLUGINS=1)"
+  # Our build, installed and identical to the current one: nothing to do.
+  if [ -f "$comp/.complete" ] && [ ! -e "$dir.partial" ] && [ "$(plugin_source "$dir")" = "$OWN_BUILD" ] &&
     cmp -s "$dir/pulumi-resource-$name" "$comp/bin/pulumi-resource-$name"; then
-    PLUGINS_OK+=("$name $version")
+    PLUGINS_OK+=("$own")
     return 0
   fi
   failed="$TC_ROOT/pulumi-resource-$name-$key.failed"
-  if [ "$need" = optional ]; then
-    if [ "$name" = docker ] && [ "${HARBOR_HA_SKIP_DOCKER:-0}" = 1 ]; then
-      tc_log "NOTICE: plugin $name $version skipped (HARBOR_HA_SKIP_DOCKER=1)"
-      PLUGINS_MISSING+=("$name $version")
-      return 0
-    fi
-    if [ -f "$failed" ] && [ "${HARBOR_HA_RETRY_FAILED:-0}" != 1 ]; then
-      tc_log "NOTICE: plugin $name $version is not available: its build failed before ($failed; HARBOR_HA_RETRY_FAILED=1 retries)"
-      PLUGINS_MISSING+=("$name $version")
-      return 0
-    fi
+  if [ "$need" = optional ] && [ -f "$failed" ] && [ "${HARBOR_HA_RETRY_FAILED:-0}" != 1 ]; then
+    tc_log "NOTICE: plugin $name $version is not available: its build failed before ($failed; HARBOR_HA_RETRY_FAILED=1 retries)"
+    PLUGINS_MISSING+=("$name $version")
+    return 0
   fi
   tc_go_env
   if tc_component "pulumi-resource-$name" "$key" "tc_build_$name" >/dev/null; then
@@ -191,8 +256,18 @@ ensure_plugin() { # ensure_plugin NAME VERSION optional|required
     fi
     tc_die "could not build plugin $name $version"
   fi
-  "$PULUMI" plugin install resource "$name" "$version" --reinstall --file "$comp/bin/pulumi-resource-$name" >&2
-  PLUGINS_OK+=("$name $version")
+  # The binary and a BUILD-INFO.txt saying where it comes from, installed together.
+  stage="$(mktemp -d "$TC_ROOT/.tmp-stage-$name.XXXXXX")"
+  cp "$comp/bin/pulumi-resource-$name" "$stage/"
+  {
+    echo "source: $OWN_BUILD"
+    echo "why: upstream not installable here: $UPSTREAM_UNAVAILABLE"
+    echo "from: $comp"
+    cat "$comp/BUILD-INFO.txt"
+  } >"$stage/BUILD-INFO.txt"
+  install_plugin_dir "$name" "$version" "$stage"
+  rm -rf "$stage"
+  PLUGINS_OK+=("$own")
 }
 ensure_plugin random "$TC_PLUGIN_RANDOM_VERSION" required
 ensure_plugin command "$TC_PLUGIN_COMMAND_VERSION" required
@@ -201,6 +276,7 @@ ensure_plugin docker "$TC_PLUGIN_DOCKER_VERSION" optional
 # --- summary ----------------------------------------------------------------------------------------
 tc_log "pulumi $("$PULUMI" version) ($CLI_FROM): $CLI"
 tc_log "language host: $LANGHOST ($LANGHOST_FROM)"
-tc_log "plugins in $PULUMI_HOME/plugins: ${PLUGINS_OK[*]:-none}"
+tc_log "plugins in $PULUMI_HOME/plugins (each directory's BUILD-INFO.txt says where it comes from):"
+for p in "${PLUGINS_OK[@]}"; do tc_log "  $p"; done
 [ "${#PLUGINS_MISSING[@]}" -eq 0 ] || tc_log "NOTICE: plugins not available: ${PLUGINS_MISSING[*]}"
 tc_log "toolchain ready in $(tc_elapsed "$T0"); use it with: . scripts/pulumi-env.sh"

@@ -18,7 +18,7 @@ func runLocal(
 	logw io.Writer, logOut, logErr bool,
 ) (runResult, error) {
 	args := []string{"/bin/sh", "-c"}
-	if v := plainTop(props["interpreter"]); v.IsArray() && len(v.ArrayValue()) > 0 {
+	if v, _, _ := peel(props["interpreter"]); v.IsArray() && len(v.ArrayValue()) > 0 {
 		args = nil
 		for _, e := range v.ArrayValue() {
 			s, _ := asString(e)
@@ -42,8 +42,10 @@ func runLocal(
 	}
 	cw := newCapture(logw, logOut, logErr)
 	c.Stdout, c.Stderr = cw.stdout, cw.stderr
-	err := c.Run()
-	return cw.result(), err
+	if err := c.Run(); err != nil {
+		return runResult{}, runError(err, cmd, cw.result())
+	}
+	return cw.result(), nil
 }
 
 // capture keeps a command's stdout, stderr and both interleaved, and copies to the engine's log

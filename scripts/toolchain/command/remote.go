@@ -5,25 +5,23 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"io/fs"
 	"net"
 	"os"
-	"path"
-	"path/filepath"
-	"strconv"
+	"sort"
 	"strings"
 	"time"
 
-	"github.com/pkg/sftp"
 	"github.com/pulumi/pulumi/sdk/v3/go/common/resource"
 	"golang.org/x/crypto/ssh"
 	"golang.org/x/crypto/ssh/agent"
 )
 
-// connection is command's remote.Connection (with an optional proxy of the same shape).
+// connection is command's remote.Connection (with an optional proxy of the same shape), as Check
+// returned it: the defaults are filled in. nil pointers are absent properties.
 type connection struct {
-	host, user, password, privateKey, privateKeyPassword, agentSocketPath, hostKey string
-	port, dialErrorLimit, perDialTimeout                                           int
+	host, user, password, privateKey, privateKeyPassword, agentSocketPath, hostKey *string
+	port                                                                           float64
+	dialErrorLimit, perDialTimeout                                                 int
 	proxy                                                                          *connection
 }
 
@@ -32,22 +30,26 @@ func parseConnection(v resource.PropertyValue) (*connection, error) {
 	if !ok {
 		return nil, errors.New("connection must be an object")
 	}
-	c := &connection{user: "root", port: 22, dialErrorLimit: 10, perDialTimeout: 15}
-	get := func(k resource.PropertyKey) string { s, _ := str(m, k); return s }
-	c.host = get("host")
-	if c.host == "" {
-		return nil, errNoHost
+	get := func(k resource.PropertyKey) *string {
+		if s, ok := str(m, k); ok {
+			return &s
+		}
+		return nil
 	}
-	if s := get("user"); s != "" {
-		c.user = s
+	root := "root"
+	c := &connection{
+		host: get("host"), user: get("user"), password: get("password"), privateKey: get("privateKey"),
+		privateKeyPassword: get("privateKeyPassword"), agentSocketPath: get("agentSocketPath"),
+		hostKey: get("hostKey"), port: 22, dialErrorLimit: 10, perDialTimeout: 15,
 	}
-	c.password = get("password")
-	c.privateKey = get("privateKey")
-	c.privateKeyPassword = get("privateKeyPassword")
-	c.agentSocketPath = get("agentSocketPath")
-	c.hostKey = get("hostKey")
+	if c.host == nil {
+		return nil, errors.New("connection.host is required")
+	}
+	if c.user == nil { // only in a state that did not come from Check
+		c.user = &root
+	}
 	if n, ok := asNumber(m["port"]); ok {
-		c.port = int(n)
+		c.port = n
 	}
 	if n, ok := asNumber(m["dialErrorLimit"]); ok {
 		c.dialErrorLimit = int(n)
@@ -65,41 +67,44 @@ func parseConnection(v resource.PropertyValue) (*connection, error) {
 	return c, nil
 }
 
-func (c *connection) endpoint() string { return net.JoinHostPort(c.host, strconv.Itoa(c.port)) }
+func (c *connection) endpoint() string {
+	return net.JoinHostPort(*c.host, fmt.Sprintf("%d", int(c.port)))
+}
 
+// clientConfig follows upstream: a present hostKey (even "") must parse and is the only key
+// accepted, with its type as the only host key algorithm (x/crypto/ssh also offers the SHA-2
+// signatures for an ssh-rsa key); without it any host key is accepted. A private key, password and
+// agent are used when present; an agent socket that cannot be dialed is an error.
 func (c *connection) clientConfig() (*ssh.ClientConfig, error) {
 	cfg := &ssh.ClientConfig{
-		User:    c.user,
-		Timeout: time.Duration(c.perDialTimeout) * time.Second,
+		User:    *c.user,
+		Timeout: time.Second * time.Duration(c.perDialTimeout),
 		//nolint:gosec // like @pulumi/command: without a pinned host key any key is accepted
 		HostKeyCallback: ssh.InsecureIgnoreHostKey(),
 	}
-	if c.hostKey != "" {
-		key, _, _, _, err := ssh.ParseAuthorizedKey([]byte(c.hostKey))
+	if c.hostKey != nil {
+		key, _, _, _, err := ssh.ParseAuthorizedKey([]byte(*c.hostKey))
 		if err != nil {
-			return nil, fmt.Errorf("parsing hostKey: %w", err)
+			return nil, fmt.Errorf("failed to parse host key: %w", err)
 		}
 		cfg.HostKeyCallback = ssh.FixedHostKey(key)
 		cfg.HostKeyAlgorithms = []string{key.Type()}
-		if key.Type() == ssh.KeyAlgoRSA { // an RSA host key also signs with the SHA-2 algorithms
-			cfg.HostKeyAlgorithms = []string{ssh.KeyAlgoRSASHA512, ssh.KeyAlgoRSASHA256, ssh.KeyAlgoRSA}
-		}
 	}
-	if c.privateKey != "" {
+	if c.privateKey != nil {
 		var signer ssh.Signer
 		var err error
-		if c.privateKeyPassword != "" {
-			signer, err = ssh.ParsePrivateKeyWithPassphrase([]byte(c.privateKey), []byte(c.privateKeyPassword))
+		if c.privateKeyPassword != nil {
+			signer, err = ssh.ParsePrivateKeyWithPassphrase([]byte(*c.privateKey), []byte(*c.privateKeyPassword))
 		} else {
-			signer, err = ssh.ParsePrivateKey([]byte(c.privateKey))
+			signer, err = ssh.ParsePrivateKey([]byte(*c.privateKey))
 		}
 		if err != nil {
-			return nil, fmt.Errorf("parsing privateKey: %w", err)
+			return nil, err
 		}
 		cfg.Auth = append(cfg.Auth, ssh.PublicKeys(signer))
 	}
-	if c.password != "" {
-		pw := c.password
+	if c.password != nil {
+		pw := *c.password
 		cfg.Auth = append(cfg.Auth, ssh.Password(pw),
 			ssh.KeyboardInteractive(func(_, _ string, questions []string, _ []bool) ([]string, error) {
 				answers := make([]string, len(questions))
@@ -110,77 +115,84 @@ func (c *connection) clientConfig() (*ssh.ClientConfig, error) {
 			}))
 	}
 	sock := c.agentSocketPath
-	if sock == "" {
-		sock = os.Getenv("SSH_AUTH_SOCK")
-	}
-	if sock != "" {
-		if conn, err := net.Dial("unix", sock); err == nil {
-			cfg.Auth = append(cfg.Auth, ssh.PublicKeysCallback(agent.NewClient(conn).Signers))
+	if sock == nil {
+		if env := os.Getenv("SSH_AUTH_SOCK"); env != "" {
+			sock = &env
 		}
+	}
+	if sock != nil {
+		conn, err := net.Dial("unix", *sock)
+		if err != nil {
+			return nil, err
+		}
+		cfg.Auth = append(cfg.Auth, ssh.PublicKeysCallback(agent.NewClient(conn).Signers))
 	}
 	return cfg, nil
 }
 
-// withRetry calls dial until it succeeds, the context ends or the dial error limit is reached
-// (dialErrorLimit < 0 retries forever).
-func withRetry[T any](ctx context.Context, what string, limit int, dial func() (T, error)) (T, error) {
-	var zero T
-	delay := time.Second
-	for attempt := 1; ; attempt++ {
-		v, err := dial()
-		if err == nil {
-			return v, nil
-		}
-		if strings.Contains(err.Error(), "host key mismatch") { // retrying cannot help
-			return zero, fmt.Errorf("%s: %w", what, err)
-		}
-		if limit >= 0 && attempt >= limit {
-			return zero, fmt.Errorf("%s: giving up after %d attempts: %w", what, attempt, err)
-		}
-		select {
-		case <-ctx.Done():
-			return zero, fmt.Errorf("%s: %w (last error: %v)", what, ctx.Err(), err)
-		case <-time.After(delay):
-		}
-		if delay < 8*time.Second {
-			delay *= 2
-		}
-	}
-}
-
-func (c *connection) dial(ctx context.Context) (*ssh.Client, error) {
+// dial connects, directly or through the proxy, retrying as upstream does (retry.go).
+func (c *connection) dial(ctx context.Context, p retryPolicy, status func(string)) (*ssh.Client, error) {
 	cfg, err := c.clientConfig()
 	if err != nil {
 		return nil, err
 	}
+	endpoint := c.endpoint()
 	if c.proxy == nil {
-		return withRetry(ctx, "dial "+c.endpoint(), c.dialErrorLimit, func() (*ssh.Client, error) {
-			return ssh.Dial("tcp", c.endpoint(), cfg)
+		return dialWithRetry(ctx, p, "Dial", c.dialErrorLimit, status, func() (*ssh.Client, error) {
+			return ssh.Dial("tcp", endpoint, cfg)
 		})
 	}
-	proxy, err := c.proxy.dial(ctx)
+	proxyCfg, err := c.proxy.clientConfig()
 	if err != nil {
 		return nil, fmt.Errorf("proxy: %w", err)
 	}
-	return withRetry(ctx, "dial "+c.endpoint()+" through the proxy", c.dialErrorLimit, func() (*ssh.Client, error) {
-		nc, err := proxy.Dial("tcp", c.endpoint())
-		if err != nil {
-			return nil, err
-		}
-		conn, chans, reqs, err := ssh.NewClientConn(nc, c.endpoint(), cfg)
-		if err != nil {
-			nc.Close()
-			return nil, err
-		}
-		return ssh.NewClient(conn, chans, reqs), nil
+	proxy, err := dialWithRetry(ctx, p, "Dial proxy", c.proxy.dialErrorLimit, status, func() (*ssh.Client, error) {
+		return ssh.Dial("tcp", c.proxy.endpoint(), proxyCfg)
 	})
+	if err != nil {
+		return nil, fmt.Errorf("proxy: %w", err)
+	}
+	nc, err := dialWithRetry(ctx, p, "Dial from proxy", c.dialErrorLimit, status, func() (net.Conn, error) {
+		return proxy.Dial("tcp", endpoint)
+	})
+	if err != nil {
+		return nil, fmt.Errorf("proxy: %w", err)
+	}
+	type clientConn struct {
+		conn  ssh.Conn
+		chans <-chan ssh.NewChannel
+		reqs  <-chan *ssh.Request
+	}
+	cc, err := dialWithRetry(ctx, p, "Dial", c.dialErrorLimit, status, func() (clientConn, error) {
+		conn, chans, reqs, err := ssh.NewClientConn(nc, endpoint, cfg)
+		return clientConn{conn, chans, reqs}, err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("proxy: %w", err)
+	}
+	return ssh.NewClient(cc.conn, cc.chans, cc.reqs), nil
 }
 
-func runRemote(
-	ctx context.Context, conn *connection, cmd string, env, prevEnv map[string]string, stdin string,
-	logw io.Writer, logOut, logErr bool, warn func(string),
-) (runResult, error) {
-	client, err := conn.dial(ctx)
+// setenvHelp is upstream's message when the server refuses a variable.
+const setenvHelp = `Unable to set '%s'. This only works if your SSH server is configured to accept
+	these variables via AcceptEnv. Alternatively, if a Bash-like shell runs the command on the remote host, you could
+	prefix the command itself with the variables in the form 'VAR=value command'`
+
+// remoteRun is what a remote command needs besides the command line.
+type remoteRun struct {
+	conn    *connection
+	env     map[string]string
+	prevEnv map[string]string // PULUMI_COMMAND_STDOUT/STDERR: a refusal only warns
+	stdin   string
+	logw    io.Writer
+	logOut  bool
+	logErr  bool
+	log     func(sev string, msg string) // "error", "warning"
+	status  func(string)
+}
+
+func runRemote(ctx context.Context, p retryPolicy, r remoteRun, cmd string) (runResult, error) {
+	client, err := r.conn.dial(ctx, p, r.status)
 	if err != nil {
 		return runResult{}, err
 	}
@@ -190,174 +202,45 @@ func runRemote(
 		return runResult{}, err
 	}
 	defer session.Close()
-	const acceptEnv = "this only works if the SSH server accepts it (AcceptEnv); " +
-		"or prefix the command with VAR=value"
-	for k, v := range env {
-		if err := session.Setenv(k, v); err != nil {
-			return runResult{}, fmt.Errorf("could not set environment variable %q (%s): %w", k, acceptEnv, err)
+	for _, k := range sortedKeys(r.env) {
+		if err := session.Setenv(k, r.env[k]); err != nil {
+			r.log("error", fmt.Sprintf(setenvHelp, k))
+			return runResult{}, fmt.Errorf("could not set environment variable %q: %w", k, err)
 		}
 	}
-	for k, v := range prevEnv {
-		if err := session.Setenv(k, v); err != nil {
-			warn(fmt.Sprintf("could not set %s: %s", k, acceptEnv))
+	for _, k := range []string{"PULUMI_COMMAND_STDOUT", "PULUMI_COMMAND_STDERR"} {
+		if v, ok := r.prevEnv[k]; ok {
+			if err := session.Setenv(k, v); err != nil {
+				r.log("warning", fmt.Sprintf(setenvHelp, k))
+			}
 		}
 	}
-	if stdin != "" {
-		session.Stdin = strings.NewReader(stdin)
+	if r.stdin != "" {
+		session.Stdin = strings.NewReader(r.stdin)
 	}
-	cw := newCapture(logw, logOut, logErr)
+	cw := newCapture(r.logw, r.logOut, r.logErr)
 	session.Stdout, session.Stderr = cw.stdout, cw.stderr
 
 	done := make(chan error, 1)
 	go func() { done <- session.Run(cmd) }()
 	select {
 	case err = <-done:
-	case <-ctx.Done():
+	case <-ctx.Done(): // the engine cancelled: stop the command (upstream waits for it)
 		_ = session.Signal(ssh.SIGTERM)
 		client.Close()
 		err = ctx.Err()
 	}
-	return cw.result(), err
+	if err != nil {
+		return runResult{}, runError(err, cmd, cw.result())
+	}
+	return cw.result(), nil
 }
 
-// copyToRemote uploads a CopyToRemote source (file asset, text asset, file or directory archive)
-// or a CopyFile localPath over SFTP, with the path rules of @pulumi/command:
-//
-//	source | remotePath is a dir | remotePath missing | remotePath is a file
-//	dir    | remotePath/dir      | remotePath/dir     | error
-//	dir/   | remotePath/<each>   | remotePath/dir     | error
-//	file   | remotePath/file     | remotePath         | remotePath (overwritten)
-func (s *server) copyToRemote(ctx context.Context, urn resource.URN, t string, props resource.PropertyMap) error {
-	conn, err := parseConnection(props["connection"])
-	if err != nil {
-		return err
+func sortedKeys(m map[string]string) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
 	}
-	remotePath, _ := str(props, "remotePath")
-	var localPath, text string
-	isText := false
-	if t == tokCopyFile {
-		localPath, _ = str(props, "localPath")
-	} else {
-		src := plainTop(props["source"])
-		switch {
-		case src.IsAsset() && src.AssetValue().IsText():
-			isText, text = true, src.AssetValue().Text
-		case src.IsAsset():
-			localPath = src.AssetValue().Path
-		case src.IsArchive():
-			localPath = src.ArchiveValue().Path
-		default:
-			return errors.New("source must be a file asset, a text asset or a path archive")
-		}
-	}
-	client, err := conn.dial(ctx)
-	if err != nil {
-		return err
-	}
-	defer client.Close()
-	sc, err := sftp.NewClient(client, sftp.UseConcurrentWrites(true))
-	if err != nil {
-		return fmt.Errorf("starting SFTP on %s: %w", conn.endpoint(), err)
-	}
-	defer sc.Close()
-	if isText {
-		st, err := remoteStat(sc, remotePath)
-		if err != nil {
-			return err
-		}
-		if st != nil && st.IsDir() {
-			return fmt.Errorf("remote path %s is a directory; a text asset needs a file path", remotePath)
-		}
-		if err := sc.MkdirAll(path.Dir(remotePath)); err != nil {
-			return fmt.Errorf("creating %s: %w", path.Dir(remotePath), err)
-		}
-		return writeRemote(sc, strings.NewReader(text), remotePath)
-	}
-	return sftpCopy(sc, localPath, remotePath)
-}
-
-func remoteStat(sc *sftp.Client, p string) (fs.FileInfo, error) {
-	st, err := sc.Stat(p)
-	if err != nil {
-		if errors.Is(err, os.ErrNotExist) {
-			return nil, nil
-		}
-		return nil, fmt.Errorf("stat %s: %w", p, err)
-	}
-	return st, nil
-}
-
-func writeRemote(sc *sftp.Client, r io.Reader, dst string) error {
-	f, err := sc.Create(dst)
-	if err != nil {
-		return fmt.Errorf("creating remote file %s: %w", dst, err)
-	}
-	if _, err := f.ReadFrom(r); err != nil {
-		f.Close()
-		return fmt.Errorf("writing remote file %s: %w", dst, err)
-	}
-	return f.Close()
-}
-
-func copyLocalFile(sc *sftp.Client, src, dst string) error {
-	f, err := os.Open(src)
-	if err != nil {
-		return err
-	}
-	defer f.Close()
-	return writeRemote(sc, f, dst)
-}
-
-func sftpCopy(sc *sftp.Client, src, dst string) error {
-	info, err := os.Stat(src)
-	if err != nil {
-		return err
-	}
-	st, err := remoteStat(sc, dst)
-	if err != nil {
-		return err
-	}
-	if !info.IsDir() {
-		switch {
-		case st != nil && st.IsDir():
-			dst = path.Join(dst, filepath.Base(src))
-		case st == nil:
-			if err := sc.MkdirAll(path.Dir(dst)); err != nil {
-				return fmt.Errorf("creating %s: %w", path.Dir(dst), err)
-			}
-		}
-		return copyLocalFile(sc, src, dst)
-	}
-	if st != nil && !st.IsDir() {
-		return fmt.Errorf("remote path %s exists but is not a directory", dst)
-	}
-	if st == nil {
-		if err := sc.MkdirAll(dst); err != nil {
-			return fmt.Errorf("creating %s: %w", dst, err)
-		}
-	}
-	if !strings.HasSuffix(src, "/") {
-		dst = path.Join(dst, filepath.Base(src))
-	}
-	root := os.DirFS(src)
-	return fs.WalkDir(root, ".", func(rel string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		target := path.Join(dst, filepath.ToSlash(rel))
-		if !d.IsDir() {
-			return copyLocalFile(sc, filepath.Join(src, rel), target)
-		}
-		st, err := remoteStat(sc, target)
-		if err != nil {
-			return err
-		}
-		if st == nil {
-			return sc.Mkdir(target)
-		}
-		if !st.IsDir() {
-			return fmt.Errorf("remote path %s exists but is not a directory", target)
-		}
-		return nil
-	})
+	sort.Strings(keys)
+	return keys
 }
