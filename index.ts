@@ -5,7 +5,7 @@ import { loadConfig } from "./config/load";
 import { configWarnings } from "./config/validate";
 import { readInstaller, resolveInstaller } from "./config/installer";
 import { HarborCluster } from "./components/harborCluster";
-import { requireFlavor } from "./render/flavor";
+import { requireFlavor } from "./render/flavors";
 
 async function main() {
     // Validation first: a bad stack file stops here, before any resource is registered.

@@ -5,7 +5,7 @@ import { InstallerContents } from "../config/installer";
 import { CephConfig, MysqlConfig, NodeConfig, PreflightConfig, RedisConfig, TlsConfig } from "../config/types";
 import { composeProjectName } from "../render/scripts/harborNode";
 import { PreflightResult } from "../render/scripts/preflight";
-import { externalHost } from "../render/harborConfig";
+import { externalHost, requireFlavor } from "../render/flavors";
 import { CephMount } from "./cephMount";
 import { ClusterTls } from "./clusterTls";
 import { nodeConnection } from "./connection";
@@ -23,7 +23,8 @@ export interface HarborClusterArgs {
     protocol: "http" | "https";
     tls: TlsConfig;
     tlsPrivateKey?: pulumi.Input<string>;
-    harborVersion: pulumi.Input<string>;
+    /** Plain: selects the flavor, which decides the database component and the shared secrets. */
+    harborVersion: string;
     installer: pulumi.Input<InstallerContents>;
     installDir: pulumi.Input<string>;
     /** One HarborNode (and CephMount) per entry; at least two. */
@@ -76,8 +77,11 @@ export class HarborCluster extends pulumi.ComponentResource {
         const redisCfg = pulumi.output(args.redis);
         const dataPath = ceph.apply(c => path.posix.join(c.mountPoint, "data"));
 
+        const flavor = requireFlavor(args.harborVersion);
         const keys = new SharedTokenKeys(`${name}-token-keys`, { commonName: args.domain, rotation: args.tokenKeyRotation }, dataChild);
-        const secretKey = new random.RandomPassword(`${name}-secretkey`, { length: 16, special: false }, child).result;
+        // Made once per stack and kept in state: every node gets the same values.
+        const sharedSecrets = Object.fromEntries(flavor.sharedSecrets.map(sec => [sec.name,
+            new random.RandomPassword(`${name}-${sec.name}`, { length: sec.length, special: false }, child).result]));
         this.adminPassword = pulumi.secret(args.adminPassword ?? new random.RandomPassword(`${name}-admin-password`, {
             length: 24, special: false, minUpper: 2, minLower: 2, minNumeric: 2,
         }, child).result);
@@ -98,6 +102,7 @@ export class HarborCluster extends pulumi.ComponentResource {
             port: args.port,
             composeProject: pulumi.output(args.installDir).apply(composeProjectName),
             endpoints,
+            harborVersion: args.harborVersion,
             triggers: [pulumi.output(args.installer).apply(i => i.sha256)],
         }, child));
         const ready = args.nodes.map((n, i) => n.dockerDataRoot === undefined ? preflights[i].passed
@@ -150,12 +155,12 @@ export class HarborCluster extends pulumi.ComponentResource {
             tlsCertificatePem: tls?.certificatePem,
             tlsPrivateKeyPem: tls?.privateKeyPem,
             tlsCaPem: tls?.caPem,
-            mysqlHost: db.host, mysqlPort: db.port, mysqlDatabase: db.database, mysqlUser: db.user, mysqlPassword: db.password,
-            redisUrl: redis.url,
+            databaseHost: db.host, databasePort: db.port, databaseName: db.database, databaseUser: db.user, databasePassword: db.password,
+            redisHost: redis.host, redisPort: redis.port, redisPassword: redis.password, redisDbIndex: redis.dbIndex, redisPoolSize: redis.poolSize,
             adminPassword: this.adminPassword,
             tokenPrivateKeyPem: keys.privateKeyPem,
             tokenCertificatePem: keys.certificatePem,
-            secretKey,
+            sharedSecrets,
             after: [db.ready, redis.ready],
         }, child));
 

@@ -1,16 +1,15 @@
 import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
 import { InstallerContents } from "../config/installer";
-import { encodeBundle } from "../render/bundle";
-import { transformCompose } from "../render/composeTransform";
-import { requireFlavor } from "../render/flavor";
-import { HarborSettings, renderAdminserverEnv, renderHarborCfg, renderUiEnv } from "../render/harborConfig";
-import { deployScript, installerArchivePath, NodeLayout, stageDir, staged, stopScript, unpackInstallerScript } from "../render/scripts/harborNode";
+import { BundleFile, encodeBundle } from "../render/bundle";
+import { NodeLayout, NodeSettings, requireFlavor } from "../render/flavors";
+import { installerArchivePath, stageDir, staged, stopScript, unpackInstallerScript } from "../render/scripts/harborNode";
 import { commandDefaults, Connection, runScript, secretStderr } from "./connection";
 
 export interface HarborNodeArgs {
     nodeName: pulumi.Input<string>;
     connection: pulumi.Input<Connection>;
+    /** Selects the flavor (render/flavors): which files are rendered and what the deploy does. */
     harborVersion: pulumi.Input<string>;
     installer: pulumi.Input<InstallerContents>;
     installDir: pulumi.Input<string>;
@@ -24,31 +23,31 @@ export interface HarborNodeArgs {
     tlsCertificatePem?: pulumi.Input<string>;
     tlsPrivateKeyPem?: pulumi.Input<string>;
     tlsCaPem?: pulumi.Input<string>;
-    mysqlHost: pulumi.Input<string>;
-    mysqlPort: pulumi.Input<number>;
-    mysqlDatabase: pulumi.Input<string>;
-    mysqlUser: pulumi.Input<string>;
-    mysqlPassword: pulumi.Input<string>;
-    /** From RedisSession (secret). */
-    redisUrl: pulumi.Input<string>;
+    /** From the database component (ExternalMySQL or ExternalPostgreSQL). */
+    databaseHost: pulumi.Input<string>;
+    databasePort: pulumi.Input<number>;
+    databaseName: pulumi.Input<string>;
+    databaseUser: pulumi.Input<string>;
+    databasePassword: pulumi.Input<string>;
+    /** From RedisSession. */
+    redisHost: pulumi.Input<string>;
+    redisPort: pulumi.Input<number>;
+    redisPassword: pulumi.Input<string>;
+    redisDbIndex: pulumi.Input<number>;
+    redisPoolSize: pulumi.Input<number>;
     adminPassword: pulumi.Input<string>;
     /** The cluster's shared token keypair. */
     tokenPrivateKeyPem: pulumi.Input<string>;
     tokenCertificatePem: pulumi.Input<string>;
-    /** The cluster's 16-character secretkey (encrypts settings stored in MySQL). */
-    secretKey: pulumi.Input<string>;
+    /** The cluster's shared random values by name, e.g. the 16-character secretkey. */
+    sharedSecrets: pulumi.Input<Record<string, pulumi.Input<string>>>;
     /** Outputs that must resolve first, e.g. the database and Redis checks. */
     after?: pulumi.Input<string>[];
 }
 
-interface Rendered {
-    layout: NodeLayout;
-    files: { path: string; mode: string; content: string }[];
-}
-
-/** One Harbor instance: installer on the node, the seed's edits, prepare, shared keys, up, healthy. */
+/** One Harbor instance: installer on the node, its files rendered by the flavor, deployed, healthy. */
 export class HarborNode extends pulumi.ComponentResource {
-    /** The deploy step's last line, e.g. "harbor-1: healthy (/api/systeminfo) after 14s". */
+    /** The deploy step's last line, e.g. "harbor-1: healthy (/api/systeminfo), deployed in 14s". */
     public readonly status: pulumi.Output<string>;
 
     constructor(name: string, args: HarborNodeArgs, opts?: pulumi.ComponentResourceOptions) {
@@ -63,6 +62,7 @@ export class HarborNode extends pulumi.ComponentResource {
         const copy = new command.remote.CopyToRemote(`${name}-installer-copy`, {
             connection: args.connection,
             source: installer.apply(i => new pulumi.asset.FileAsset(i.archivePath)),
+            // The layout waits for the node's mount, so the archive lands only after its preflight passed.
             remotePath: layout.apply(l => l.archivePath),
             triggers: [installer.apply(i => i.sha256)],
         }, { parent: this });
@@ -74,18 +74,23 @@ export class HarborNode extends pulumi.ComponentResource {
             ...commandDefaults,
         }, { parent: this, dependsOn: [copy], ...secretStderr });
 
-        const mysql = pulumi.all([args.mysqlHost, args.mysqlPort, args.mysqlDatabase, args.mysqlUser, args.mysqlPassword])
+        const database = pulumi.all([args.databaseHost, args.databasePort, args.databaseName, args.databaseUser, args.databasePassword])
             .apply(([host, port, database, user, password]) => ({ host, port, database, user, password }));
+        const redis = pulumi.all([args.redisHost, args.redisPort, args.redisPassword, args.redisDbIndex, args.redisPoolSize])
+            .apply(([host, port, password, dbIndex, poolSize]) => ({ host, port, password, dbIndex, poolSize }));
+        const where = pulumi.all([args.domain, args.port, args.protocol, layout]);
+        const secrets = pulumi.all([args.adminPassword, args.tokenPrivateKeyPem, args.tokenCertificatePem, pulumi.output(args.sharedSecrets)]);
         // Waiting on `after` makes the deploy depend on those checks without copying their text.
-        const settings = pulumi.all([pulumi.all(args.after ?? []), args.domain, args.port, args.protocol, layout, mysql, args.redisUrl, args.adminPassword])
-            .apply(([, domain, port, protocol, l, m, redisUrl, adminPassword]): HarborSettings => ({
-                domain, port, protocol, dataPath: l.dataPath, mysql: m, redisUrl, adminPassword,
+        const settings = pulumi.all([pulumi.all(args.after ?? []), where, database, redis, secrets])
+            .apply(([, [domain, port, protocol, l], db, r, [adminPassword, key, cert, shared]]): NodeSettings => ({
+                domain, port, protocol, dataPath: l.dataPath, database: db, redis: r,
+                adminPassword, tokenPrivateKeyPem: key, tokenCertificatePem: cert, shared,
                 tls: protocol === "https"
                     ? { certPath: `${l.installDir}/${stageDir}/${staged.tlsCert}`, keyPath: `${l.installDir}/${stageDir}/${staged.tlsKey}` }
                     : undefined,
             }));
         const tlsFiles = pulumi.all([args.protocol, args.tlsCertificatePem, args.tlsPrivateKeyPem, args.tlsCaPem])
-            .apply(([protocol, cert, key, ca]) => {
+            .apply(([protocol, cert, key, ca]): BundleFile[] => {
                 if (protocol !== "https") return [];
                 if (!cert || !key || !ca) throw new Error(`${name}: https needs the certificate, its key and the CA`);
                 return [
@@ -94,29 +99,12 @@ export class HarborNode extends pulumi.ComponentResource {
                     { path: `${stageDir}/${staged.tlsCa}`, mode: "0644", content: ca },
                 ];
             });
-        const rendered = pulumi.all([flavor, installer, layout, settings, args.tokenPrivateKeyPem, args.tokenCertificatePem, args.secretKey, tlsFiles])
-            .apply(([f, i, l, s, key, cert, secretKey, tls]): Rendered => ({
-                layout: l,
-                files: [
-                    { path: f.files.harborCfg, mode: "0600", content: renderHarborCfg(i.harborCfg, f, s) },
-                    {
-                        path: f.files.compose, mode: "0644", content: transformCompose(i.compose, {
-                            dataVolumePrefix: f.dataVolumePrefix, dataPath: l.dataPath, dropServices: f.replacedServices,
-                            proxyService: f.proxyService, proxyPorts: [`${l.port}:${s.protocol === "https" ? 443 : 80}`],
-                        }),
-                    },
-                    { path: f.files.adminserverEnvTemplate, mode: "0600", content: renderAdminserverEnv(i.adminserverEnvTemplate, s) },
-                    { path: f.files.uiEnvTemplate, mode: "0600", content: renderUiEnv(i.uiEnvTemplate, s) },
-                    { path: `${stageDir}/${staged.tokenKey}`, mode: "0600", content: key },
-                    { path: `${stageDir}/${staged.tokenCert}`, mode: "0644", content: cert },
-                    { path: `${stageDir}/${staged.secretKey}`, mode: "0600", content: secretKey },
-                    ...tls,
-                ],
-            }));
+        const bundle = pulumi.all([flavor, installer, settings, layout, tlsFiles])
+            .apply(([f, i, s, l, tls]) => encodeBundle([...f.renderNodeFiles(i.files, s, l), ...tls]));
 
         const script = pulumi.all([flavor, layout, args.nodeName, args.protocol, args.domain])
-            .apply(([f, l, n, protocol, domain]) => deployScript(f, l, n, { protocol, domain }));
-        const run = runScript(script, rendered.apply(r => encodeBundle(r.files)));
+            .apply(([f, l, n, protocol, domain]) => f.deployScript(l, n, { protocol, domain }));
+        const run = runScript(script, bundle);
         const deploy = new command.remote.Command(`${name}-deploy`, {
             connection: args.connection,
             create: run.create,

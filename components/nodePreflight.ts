@@ -1,5 +1,6 @@
 import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
+import { requireFlavor } from "../render/flavors";
 import { Endpoint, parsePreflightReport, PreflightResult, preflightScript } from "../render/scripts/preflight";
 import { commandDefaults, Connection, runScript, secretStderr } from "./connection";
 
@@ -12,6 +13,8 @@ export interface NodePreflightArgs {
     composeProject: pulumi.Input<string>;
     /** Services the node must reach: Ceph monitors, MySQL, Redis. */
     endpoints: pulumi.Input<pulumi.Input<Endpoint>[]>;
+    /** What the node must have for this Harbor (e.g. the Python its prepare needs). */
+    harborVersion: pulumi.Input<string>;
     /** Changing these re-runs the checks (e.g. the installer's sha256: a new deployment). */
     triggers?: pulumi.Input<string>[];
 }
@@ -27,9 +30,12 @@ export class NodePreflight extends pulumi.ComponentResource {
         super("harbor-ha:index:NodePreflight", name, {}, opts);
         const check = new command.remote.Command(`${name}-checks`, {
             connection: args.connection,
-            ...runScript(pulumi.all([args.nodeName, args.minFreeSpacePercent, args.minFreeInodesPercent, args.port, args.composeProject, args.endpoints])
-                .apply(([nodeName, minFreeSpacePercent, minFreeInodesPercent, port, composeProject, endpoints]) =>
-                    preflightScript({ nodeName, minFreeSpacePercent, minFreeInodesPercent, port, composeProject, endpoints }))),
+            ...runScript(pulumi.all([args.nodeName, args.minFreeSpacePercent, args.minFreeInodesPercent, args.port, args.composeProject, args.endpoints, args.harborVersion])
+                .apply(([nodeName, minFreeSpacePercent, minFreeInodesPercent, port, composeProject, endpoints, version]) =>
+                    preflightScript({
+                        nodeName, minFreeSpacePercent, minFreeInodesPercent, port, composeProject, endpoints,
+                        harbor: `Harbor ${version}`, python: requireFlavor(version).python,
+                    }))),
             triggers: args.triggers,
             ...commandDefaults,
         }, { parent: this, ...secretStderr });

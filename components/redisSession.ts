@@ -1,6 +1,5 @@
 import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
-import { redisSessionUrl } from "../render/harborConfig";
 import { redisCheckScript } from "../render/scripts/services";
 import { commandDefaults, runScript, secretStderr } from "./connection";
 import { NodeTarget } from "./externalMysql";
@@ -17,23 +16,31 @@ export interface RedisSessionArgs {
 
 /** The external Redis holding UI sessions, so a session started on one node is valid on all. */
 export class RedisSession extends pulumi.ComponentResource {
-    /** The seed's _REDIS_URL value: host:port,poolsize,password,dbindex (secret: it holds the password). */
-    public readonly url: pulumi.Output<string>;
+    public readonly host: pulumi.Output<string>;
+    public readonly port: pulumi.Output<number>;
+    /** Secret; empty when Redis has no password. */
+    public readonly password: pulumi.Output<string>;
+    public readonly dbIndex: pulumi.Output<number>;
+    public readonly poolSize: pulumi.Output<number>;
     /** Resolves once every node got PONG. */
     public readonly ready: pulumi.Output<string>;
 
     constructor(name: string, args: RedisSessionArgs, opts?: pulumi.ComponentResourceOptions) {
         super("harbor-ha:index:RedisSession", name, {}, opts);
-        const password = pulumi.secret(pulumi.output(args.password ?? ""));
+        this.password = pulumi.secret(pulumi.output(args.password ?? ""));
         const checks = args.nodes.map(n => new command.remote.Command(`${name}-check-${n.name}`, {
             connection: n.connection,
             ...runScript(pulumi.all([args.host, args.port, args.dbIndex, n.ready]).apply(([host, port, db]) => redisCheckScript(host, port, db, n.name)),
-                password.apply(p => `${p}\n`)),
+                this.password.apply(p => `${p}\n`)),
             ...commandDefaults,
         }, { parent: this, ...secretStderr }));
-        this.url = pulumi.secret(pulumi.all([args.host, args.port, args.poolSize, args.dbIndex, password])
-            .apply(([host, port, poolSize, dbIndex, pw]) => redisSessionUrl({ host, port, poolSize, dbIndex }, pw)));
+        this.host = pulumi.output(args.host);
+        this.port = pulumi.output(args.port);
+        this.dbIndex = pulumi.output(args.dbIndex);
+        this.poolSize = pulumi.output(args.poolSize);
         this.ready = pulumi.all(checks.map(c => c.stdout)).apply(lines => lines.join("\n"));
-        this.registerOutputs({ url: this.url, ready: this.ready });
+        this.registerOutputs({
+            host: this.host, port: this.port, password: this.password, dbIndex: this.dbIndex, poolSize: this.poolSize, ready: this.ready,
+        });
     }
 }

@@ -5,7 +5,7 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import * as tar from "tar";
-import { Flavor } from "../render/flavor";
+import { Flavor } from "../render/flavors";
 import { InstallerSource } from "./types";
 
 export interface InstallerContents {
@@ -14,10 +14,8 @@ export interface InstallerContents {
     sha256: string;
     /** Name of the image archive inside the installer's top directory. */
     imageArchive: string;
-    harborCfg: string;
-    compose: string;
-    adminserverEnvTemplate: string;
-    uiEnvTemplate: string;
+    /** The files the flavor renders from, by path relative to the installer's top directory. */
+    files: Record<string, string>;
 }
 
 export function sha256File(p: string): string {
@@ -51,15 +49,11 @@ export async function resolveInstaller(src: InstallerSource, cacheDir = path.joi
     return target;
 }
 
-/** Reads the files the flavor rewrites out of the installer archive (one pass, nothing extracted). */
+/** Reads the files the flavor renders from out of the installer archive (one pass, nothing extracted). */
 export function readInstaller(archivePath: string, flavor: Flavor): InstallerContents {
-    const wanted = new Map<string, keyof InstallerContents>([
-        [flavor.files.harborCfg, "harborCfg"],
-        [flavor.files.compose, "compose"],
-        [flavor.files.adminserverEnvTemplate, "adminserverEnvTemplate"],
-        [flavor.files.uiEnvTemplate, "uiEnvTemplate"],
-    ]);
-    const found: Partial<Record<keyof InstallerContents, string>> = {};
+    const wanted = new Set(flavor.installerFiles);
+    const files: Record<string, string> = {};
+    let imageArchive: string | undefined;
     const topDirs = new Set<string>();
     tar.t({
         file: archivePath,
@@ -68,23 +62,22 @@ export function readInstaller(archivePath: string, flavor: Flavor): InstallerCon
             const parts = entry.path.replace(/^\.\//, "").split("/");
             topDirs.add(parts[0]);
             const rel = parts.slice(1).join("/");
-            const key = wanted.get(rel);
-            if (key && entry.type === "File") {
+            if (wanted.has(rel) && entry.type === "File") {
                 const chunks: Buffer[] = [];
                 entry.on("data", (c: Buffer) => chunks.push(c));
-                entry.on("end", () => { found[key] = Buffer.concat(chunks).toString("utf8"); });
+                entry.on("end", () => { files[rel] = Buffer.concat(chunks).toString("utf8"); });
             } else if (parts.length === 2 && flavor.imageArchive.test(rel)) {
-                found.imageArchive = rel;
+                imageArchive = rel;
             }
             entry.resume();
         },
     });
     const problems: string[] = [];
     if (topDirs.size !== 1) problems.push(`expected one top directory, found ${[...topDirs].join(", ") || "none"}`);
-    for (const [rel, key] of wanted) if (found[key] === undefined) problems.push(`missing ${rel}`);
-    if (!found.imageArchive) problems.push(`no image archive matching ${flavor.imageArchive} in the top directory`);
+    for (const rel of wanted) if (files[rel] === undefined) problems.push(`missing ${rel}`);
+    if (!imageArchive) problems.push(`no image archive matching ${flavor.imageArchive} in the top directory`);
     if (problems.length > 0) {
         throw new Error(`harbor-ha:installer: ${archivePath} is not a Harbor ${flavor.version} installer: ${problems.join("; ")}`);
     }
-    return { archivePath, sha256: sha256File(archivePath), ...found } as InstallerContents;
+    return { archivePath, sha256: sha256File(archivePath), imageArchive: imageArchive!, files };
 }

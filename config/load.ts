@@ -11,10 +11,15 @@ export const plainKeys = [
 
 export type Secrets = { [K in SecretKey]?: pulumi.Output<string> };
 
-// The SDK records which keys the stack file holds encrypted but exports the check only internally;
-// the CLI also rejects plain values for keys declared secret in Pulumi.yaml.
-const isConfigSecret: (key: string) => boolean =
-    (pulumi.runtime as unknown as { isConfigSecret?: (k: string) => boolean }).isConfigSecret ?? (() => true);
+// The SDK records which keys the stack file holds encrypted (runtime.isConfigSecret, not in its
+// typings). Without it a plain-text secret would pass unnoticed, so its absence is an error.
+function isConfigSecret(key: string): boolean {
+    const check = (pulumi.runtime as unknown as { isConfigSecret?: (k: string) => boolean }).isConfigSecret;
+    if (typeof check !== "function") {
+        throw new Error("@pulumi/pulumi no longer exports runtime.isConfigSecret: harbor-ha cannot tell a plain-text secret from an encrypted one");
+    }
+    return check(key);
+}
 
 function parseValue(text: string | undefined): unknown {
     if (text === undefined) return undefined;

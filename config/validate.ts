@@ -2,7 +2,7 @@
 // It runs before any resource is registered, so bad input never reaches a host.
 import * as net from "net";
 import * as path from "path";
-import { flavorFor } from "../render/flavor";
+import { flavorFor } from "../render/flavors";
 import { certificateProblems } from "./certificate";
 import {
     CephClient, CephConfig, ClusterConfig, InstallerSource, MysqlConfig, NodeConfig, RedisConfig,

@@ -14,11 +14,12 @@ export interface ComposeTransform {
     proxyPorts: string[];
 }
 
+/** The path under dataPath, keeping a trailing slash (a directory mount) as the original has it. */
 function movePath(p: string, t: ComposeTransform): string | undefined {
     const prefix = t.dataVolumePrefix.replace(/\/+$/, "");
-    if (p === prefix || p === `${prefix}/`) return t.dataPath + (p.endsWith("/") ? "/" : "");
-    if (p.startsWith(`${prefix}/`)) return path.posix.join(t.dataPath, p.slice(prefix.length + 1)) + (p.endsWith("/") ? "/" : "");
-    return undefined;
+    if (p !== prefix && !p.startsWith(`${prefix}/`)) return undefined;
+    const moved = path.posix.join(t.dataPath, p.slice(prefix.length)).replace(/\/+$/, "");
+    return p.endsWith("/") ? `${moved}/` : moved;
 }
 
 function removeFromDependsOn(service: YAMLMap, drop: readonly string[]): void {

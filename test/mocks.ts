@@ -69,10 +69,17 @@ export const recorded: Recorded[] = [];
 /** Values made by mocked providers that are secrets too (random passwords, the private key). */
 export const generatedSecrets: string[] = [];
 
+/**
+ * Resources by name whose creation never completes, as if the provider hung: whatever depends on
+ * them must never be registered (e.g. nothing changes on a node whose preflight has not passed).
+ */
+export const heldResources = new Set<string>();
+
 export async function setupMocks(): Promise<void> {
     await pulumi.runtime.setMocks({
         async newResource(args: pulumi.runtime.MockResourceArgs) {
             recorded.push({ type: args.type, name: args.name, inputs: args.inputs });
+            if (heldResources.has(args.name)) return new Promise<never>(() => undefined);
             const state: Record<string, any> = { ...args.inputs };
             const kind = args.type.startsWith("pulumi-nodejs:dynamic") ? "dynamic" : args.type;
             switch (kind) {

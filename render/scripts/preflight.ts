@@ -1,6 +1,8 @@
 // Node preflight (the seed's disk-pressure lesson): measure everything, change nothing, and fail
 // with one message listing each failed check, its measured value and its threshold.
-import { q, remoteScript, RemoteScript } from "./shell";
+import { describePython, PythonRequirement } from "../flavors/flavor";
+import { findPythonFn, missingPythonMessage } from "./python";
+import { q, remoteScript, RemoteScript, sq } from "./shell";
 
 export interface Endpoint {
     /** e.g. "mysql", "redis", "ceph-mon-1". */
@@ -18,6 +20,10 @@ export interface PreflightSpec {
     /** docker-compose project name of this node's Harbor (the install directory's name). */
     composeProject: string;
     endpoints: Endpoint[];
+    /** "Harbor 1.2.2", for messages. */
+    harbor: string;
+    /** The Python the installer's prepare needs, when it is a Python program. */
+    python?: PythonRequirement;
 }
 
 export interface PreflightResult {
@@ -33,9 +39,18 @@ export const minCompose = "1.6.0";
 
 export function preflightScript(s: PreflightSpec): RemoteScript {
     const reach = s.endpoints.map(e => `check_reach ${q(e.name)} ${q(e.host)} ${e.port}`).join("\n");
+    const python = s.python ? `
+if read -r py py_version < <(find_python); then
+  report "prepare interpreter" "$py (Python $py_version)" ${sq(`${describePython(s.python)} (${s.harbor}'s prepare)`)} ok
+else
+  report "prepare interpreter" "none" ${sq(`${describePython(s.python)} (${s.harbor}'s prepare)`)} FAIL
+  hints+=(${sq(missingPythonMessage(s.python, s.harbor))})
+fi
+` : "";
     return remoteScript(`preflight of ${s.nodeName} - changes nothing`, `
 node=${q(s.nodeName)}
 failed=()
+hints=()
 report() { # check value threshold ok
   printf 'preflight\\t%s\\t%s\\t%s\\t%s\\n' "$1" "$2" "$3" "$4"
   [ "$4" = ok ] || failed+=("$1 is $2 (threshold $3)")
@@ -95,16 +110,18 @@ check_reach() { # name host port
   fi
 }
 ${reach}
-
+${python}
 if [ \${#failed[@]} -gt 0 ]; then
   msg="node $node failed preflight, nothing was changed on it:"
   for f in "\${failed[@]}"; do msg="$msg
   - $f"; done
+  for h in \${hints[@]+"\${hints[@]}"}; do msg="$msg
+  $h"; done
   echo "$msg" >&2
   exit 1
 fi
 echo "preflight: $node passed"
-`);
+`, s.python ? [findPythonFn(s.python)] : []);
 }
 
 /** The report lines of the preflight's stdout, for the stack output. */

@@ -5,6 +5,9 @@ import { sha256 } from "../bundle";
 
 export const q = (s: string | number): string => quote([String(s)]);
 
+/** POSIX single quotes, for free text: shell-quote would leave a backslash before "!" inside double quotes. */
+export const sq = (s: string): string => `'${s.replace(/'/g, "'\\''")}'`;
+
 const header = `set -euo pipefail
 umask 077
 export LC_ALL=C`;

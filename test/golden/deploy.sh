@@ -30,13 +30,26 @@ compose() {
   fi
 }
 
+# find_python: the first of python2.7, python2, python that is Python 2.7
+find_python() {
+  local c path
+  for c in python2.7 python2 python; do
+    path=$(command -v "$c" 2>/dev/null) || continue
+    "$path" -c 'import sys; v = sys.version_info; sys.exit(0 if (v[0] == 2 and 7 <= v[1] <= 7) else 1)' 2>/dev/null || continue
+    echo "$path $("$path" -c 'import sys; print("%d.%d.%d" % sys.version_info[:3])')"
+    return 0
+  done
+  return 1
+}
+
 main() {
 dir=/opt/harbor
 data=/mnt/cephfs/harbor/data
 stage="$dir/.harbor-ha"
 log="$stage/deploy.log"
-[ -x "$dir/prepare" ] || { echo "harbor-1: no installer in $dir (prepare missing)" >&2; exit 1; }
+[ -f "$dir/prepare" ] || { echo "harbor-1: no installer in $dir (prepare missing)" >&2; exit 1; }
 mountpoint -q /mnt/cephfs/harbor || { echo "harbor-1: CephFS is not mounted at /mnt/cephfs/harbor" >&2; exit 1; }
+read -r python python_version < <(find_python) || { echo 'harbor-1: Harbor 1.2.2'\''s prepare (#!/usr/bin/python) needs Python 2.7: none of python2.7, python2, python is. Provide it with scripts/node-python2.sh (README: "Python 2 on current distributions")' >&2; exit 1; }
 mkdir -p "$stage"
 read_bundle "$dir"
 # One secretkey for the whole cluster, on shared storage. It encrypts settings stored with the data,
@@ -51,10 +64,12 @@ fi
 cd "$dir"
 : >"$log"
 fail() { echo "harbor-1: $1 failed; last lines of $log:" >&2; tail -n 20 "$log" >&2; exit 1; }
-./prepare >>"$log" 2>&1 || fail prepare
+echo "prepare: $python ($python_version)" >>"$log"
+"$python" ./prepare >>"$log" 2>&1 || fail "prepare ($python)"
 install -m 0600 "$stage/token/private_key.pem" common/config/ui/private_key.pem
 install -m 0644 "$stage/token/root.crt" common/config/registry/root.crt
-# Recreate so every container reads the new config and keys (a bind-mounted file keeps its old inode).
+# Recreate every container: each must read the new config and keys (a bind-mounted file keeps its
+# old inode), and the proxy resolves the others' addresses only when it starts.
 compose up -d --force-recreate >>"$log" 2>&1 || fail "docker-compose up"
 for i in $(seq 1 90); do
   if body=$(curl -fsS -m 5 http\://127.0.0.1\:8070/api/systeminfo 2>/dev/null) && printf '%s' "$body" | grep -q registry_url; then

@@ -7,6 +7,7 @@ import * as net from "net";
 import * as os from "os";
 import * as path from "path";
 import { after, before, describe, it } from "node:test";
+import { requireFlavor } from "../../render/flavors";
 import { parsePreflightReport, preflightScript, PreflightSpec } from "../../render/scripts/preflight";
 
 let openPort = 0;
@@ -19,6 +20,17 @@ before(async () => {
 after(() => server.close());
 
 /** df -P -B1 and df -P -i stubs: size/avail bytes and inodes for every path. */
+/** A python stub answering the preflight's version probe as the given version. */
+function pythonStub(bin: string, name: string, version: string): void {
+    const [major, minor] = version.split(".");
+    fs.writeFileSync(path.join(bin, name), `#!/bin/bash
+case "$2" in
+  *'version_info[:3]'*) echo ${version};;
+  *) /usr/bin/python3 -c "$(printf '%s' "$2" | sed 's/v = sys.version_info/v = (${major}, ${minor})/')";;
+esac
+`, { mode: 0o755 });
+}
+
 function sandbox(disk: { size: number; avail: number; inodes: number; ifree: number }, docker = true) {
     const bin = fs.mkdtempSync(path.join(os.tmpdir(), "harbor-ha-preflight-"));
     const stub = (name: string, body: string) => fs.writeFileSync(path.join(bin, name), `#!/bin/bash\n${body}\n`, { mode: 0o755 });
@@ -42,10 +54,11 @@ esac`);
 function run(bin: string, spec: Partial<PreflightSpec> = {}) {
     const full: PreflightSpec = {
         nodeName: "harbor-2", minFreeSpacePercent: 10, minFreeInodesPercent: 5, port: 1, composeProject: "harbor",
-        endpoints: [{ name: "mysql", host: "127.0.0.1", port: openPort }], ...spec,
+        endpoints: [{ name: "mysql", host: "127.0.0.1", port: openPort }], harbor: "Harbor 1.2.2", ...spec,
     };
     const script = preflightScript(full);
-    return spawnSync("sh", ["-c", script.command], { input: script.text, encoding: "utf8", env: { ...process.env, PATH: `${bin}:${process.env.PATH}` } });
+    // The stubs and the system's tools only: no Python 2 unless a test stubs one.
+    return spawnSync("sh", ["-c", script.command], { input: script.text, encoding: "utf8", env: { ...process.env, PATH: `${bin}:/usr/sbin:/usr/bin:/sbin:/bin` } });
 }
 
 const GiB = 1024 ** 3;
@@ -91,5 +104,34 @@ describe("preflight", () => {
         assert.ok(lines.includes("  - compose is not installed (threshold >= 1.6.0)"), r.stderr);
         assert.ok(lines.includes(`  - port ${openPort} is in use by another program (threshold free or ours)`), r.stderr);
         assert.ok(lines.includes("  - reach redis is 127.0.0.1:1 unreachable (threshold TCP connect within 5s)"), r.stderr);
+    });
+
+    it("finds the Python that Harbor 1.x's prepare needs and reports it", () => {
+        const bin = sandbox({ size: 100 * GiB, avail: 50 * GiB, inodes: 1000, ifree: 900 });
+        pythonStub(bin, "python2.7", "2.7.18");
+        const r = run(bin, { python: requireFlavor("1.2.2").python });
+        assert.equal(r.status, 0, r.stderr);
+        assert.deepEqual(parsePreflightReport(r.stdout).find(c => c.check === "prepare interpreter"),
+            { check: "prepare interpreter", value: `${bin}/python2.7 (Python 2.7.18)`, threshold: "Python 2.7 (Harbor 1.2.2's prepare)", ok: true });
+    });
+
+    it("refuses a node with only Python 3 for a Python 2 prepare, naming the fix", () => {
+        const bin = sandbox({ size: 100 * GiB, avail: 50 * GiB, inodes: 1000, ifree: 900 });
+        pythonStub(bin, "python", "3.11.2");
+        const r = run(bin, { python: requireFlavor("1.5.4").python, harbor: "Harbor 1.5.4" });
+        assert.notEqual(r.status, 0);
+        const lines = r.stderr.trim().split("\n");
+        assert.ok(lines.includes("  - prepare interpreter is none (threshold Python 2.7 (Harbor 1.5.4's prepare))"), r.stderr);
+        assert.ok(lines.includes("  Harbor 1.5.4's prepare (#!/usr/bin/python) needs Python 2.7: none of python2.7, python2, python is. " +
+            "Provide it with scripts/node-python2.sh (README: \"Python 2 on current distributions\")"), r.stderr);
+    });
+
+    it("accepts Python 3 up to 3.11 for 1.3's prepare, not 3.12 (readfp is gone)", () => {
+        const ok = sandbox({ size: 100 * GiB, avail: 50 * GiB, inodes: 1000, ifree: 900 });
+        pythonStub(ok, "python3", "3.11.2");
+        assert.equal(run(ok, { python: requireFlavor("1.3.0").python }).status, 0);
+        const no = sandbox({ size: 100 * GiB, avail: 50 * GiB, inodes: 1000, ifree: 900 });
+        pythonStub(no, "python3", "3.12.1");
+        assert.match(run(no, { python: requireFlavor("1.3.0").python }).stderr, /prepare interpreter is none/);
     });
 });

@@ -3,29 +3,37 @@ import assert from "node:assert/strict";
 import * as fs from "fs";
 import * as path from "path";
 import { describe, it } from "node:test";
-import { parse } from "yaml";
+import { parse, parseDocument } from "yaml";
 import { CephConfig } from "../../config/types";
 import { decodeBundle, encodeBundle } from "../../render/bundle";
 import { transformCompose } from "../../render/composeTransform";
-import { flavorFor, requireFlavor } from "../../render/flavor";
+import { externalHost, flavorFor, NodeSettings, requireFlavor } from "../../render/flavors";
+import { redisSessionUrl, redisUrl, renderAdminserverEnv, renderHarborCfg, renderUiEnv, V1Keys } from "../../render/flavors/v1Config";
 import { cephClientConf, cephSecretFile, fstabLine } from "../../render/fstab";
-import { externalHost, HarborSettings, redisSessionUrl, renderAdminserverEnv, renderHarborCfg, renderUiEnv } from "../../render/harborConfig";
 import { readKeys, setKeys, templateLiteral } from "../../render/keyValueFile";
 import { clientOptionFile, schemaForDatabase, setupSql } from "../../render/mysql";
 import { cephMountScript, cephUnmountScript } from "../../render/scripts/cephMount";
 import { RemoteScript } from "../../render/scripts/shell";
-import { deployScript, stopScript, unpackInstallerScript } from "../../render/scripts/harborNode";
+import { stopScript, unpackInstallerScript } from "../../render/scripts/harborNode";
 import { mysqlCheckScript, mysqlSetupScript, redisCheckScript } from "../../render/scripts/services";
 import { assertGolden } from "../golden";
 import { fixtures } from "../mocks";
 
 const installer = (p: string) => fs.readFileSync(path.join(fixtures, "installer-v1.2.2", "harbor", p), "utf8");
-const flavor = requireFlavor("1.2.2");
-const settings: HarborSettings = {
-    domain: "hub.example.test", port: 8070, protocol: "http", dataPath: "/mnt/cephfs/harbor/data",
-    mysql: { host: "db.example.test", port: 3306, database: "registry", user: "harbor", password: "Pw$with$dollars" },
-    redisUrl: "redis.example.test:6379,100,RedisPw,0", adminPassword: "Adm1nPassword",
+/** The installer files of each 1.x version (test templates with the real keys, test/fixtures/v1/). */
+const v1Files = (version: string) => {
+    const dir = version === "1.2.2" ? path.join(fixtures, "installer-v1.2.2", "harbor") : path.join(fixtures, "v1", version);
+    return Object.fromEntries(requireFlavor(version).installerFiles.filter(f => f !== "docker-compose.yml")
+        .map(f => [f, fs.readFileSync(path.join(dir, f), "utf8")]));
 };
+const flavor = requireFlavor("1.2.2");
+const settings: NodeSettings = {
+    domain: "hub.example.test", port: 8070, protocol: "http", dataPath: "/mnt/cephfs/harbor/data",
+    database: { host: "db.example.test", port: 3306, database: "registry", user: "harbor", password: "Pw$with$dollars" },
+    redis: { host: "redis.example.test", port: 6379, password: "Redis/Pw+1%", dbIndex: 0, poolSize: 100 },
+    adminPassword: "Adm1nPassword", tokenPrivateKeyPem: "KEY", tokenCertificatePem: "CERT", shared: { secretkey: "0123456789abcdef" },
+};
+const keys12: V1Keys = { cfgHasDbHost: false, cfgHasRedisUrl: false, redisUrlForm: "comma" };
 const composeArgs = {
     dataVolumePrefix: "/data", dataPath: "/mnt/cephfs/harbor/data", dropServices: ["mysql"], proxyService: "proxy", proxyPorts: ["8070:80"],
 };
@@ -38,13 +46,58 @@ describe("flavor", () => {
         for (const v of ["1.1.0", "1.2.2", "1.3.0", "1.4.0", "1.5.4"]) assert.ok(flavorFor(v), v);
         for (const v of ["1.0.1", "1.6.0", "2.0.0", "x"]) assert.equal(flavorFor(v), undefined, v);
     });
-    it("knows what changed between versions", () => {
-        assert.deepEqual(requireFlavor("1.2.2").replacedServices, ["mysql"]);
-        assert.deepEqual(requireFlavor("1.4.0").replacedServices, ["mysql", "redis"]);
-        assert.equal(requireFlavor("1.2.2").health.path, "/api/systeminfo");
-        assert.equal(requireFlavor("1.5.0").health.path, "/api/ping");
-        assert.equal(requireFlavor("1.2.2").cfgHasDbHost, false);
-        assert.equal(requireFlavor("1.3.0").cfgHasDbHost, true);
+    it("knows which Python each prepare needs", () => {
+        for (const v of ["1.1.2", "1.2.2", "1.4.0", "1.5.4"]) {
+            assert.deepEqual(requireFlavor(v).python!.accepts, [{ major: 2, minMinor: 7, maxMinor: 7 }], v);
+            assert.equal(requireFlavor(v).python!.shebang, "#!/usr/bin/python");
+        }
+        assert.deepEqual(requireFlavor("1.3.0").python!.accepts, [{ major: 2, minMinor: 7, maxMinor: 7 }, { major: 3, minMinor: 0, maxMinor: 11 }],
+            "1.3's prepare also runs on Python 3 before 3.12 (readfp)");
+        assert.ok(!requireFlavor("1.2.2").python!.candidates.includes("python3"));
+    });
+    it("health is /api/systeminfo in every 1.x: it asks the adminserver, /api/ping (1.5) checks nothing", () => {
+        for (const v of ["1.1.2", "1.2.2", "1.5.4"]) assert.deepEqual(requireFlavor(v).health, { path: "/api/systeminfo", expect: "registry_url" });
+    });
+    it("reads only the files it renders from the installer", () => {
+        assert.deepEqual([...flavor.installerFiles].sort(),
+            ["common/templates/adminserver/env", "common/templates/ui/env", "docker-compose.yml", "harbor.cfg"]);
+    });
+});
+
+describe("each 1.x flavor's harbor.cfg and env templates (golden)", () => {
+    for (const v of ["1.1.2", "1.2.2", "1.3.0", "1.4.0", "1.5.4"]) {
+        it(`Harbor ${v}`, () => {
+            const rendered = requireFlavor(v).renderNodeFiles({ ...v1Files(v), "docker-compose.yml": installer("docker-compose.yml") }, settings, layout);
+            for (const f of rendered.filter(f => !f.path.startsWith(".harbor-ha/") && f.path !== "docker-compose.yml")) {
+                assertGolden(`v${v}/${path.basename(path.dirname(f.path))}-${path.basename(f.path)}`.replace("/.-", "/"), f.content);
+            }
+            const cfg = readKeys(rendered.find(f => f.path === "harbor.cfg")!.content, "cfg");
+            const ui = readKeys(rendered.find(f => f.path === "common/templates/ui/env")!.content, "env");
+            const admin = readKeys(rendered.find(f => f.path === "common/templates/adminserver/env")!.content, "env");
+            assert.equal(cfg.hostname, "hub.example.test:8070");
+            assert.equal(cfg.customize_crt, "off");
+            assert.equal(admin.RESET, "true");
+            assert.equal(admin.MYSQL_HOST, "db.example.test");
+            assert.equal(ui._REDIS_URL, "redis.example.test:6379,100,Redis/Pw+1%,0", "the ui's beego provider reads the comma form only");
+            const minor = Number(v.split(".")[1]);
+            assert.equal(cfg.db_host, minor >= 3 ? "db.example.test" : undefined);
+            assert.equal(cfg.reload_config, minor >= 4 ? "true" : undefined);
+            assert.equal(cfg.redis_url, minor === 5 ? "redis://:Redis%2FPw%2B1%25@redis.example.test:6379/0"
+                : minor === 4 ? "redis.example.test:6379,100,Redis/Pw+1%,0" : undefined,
+            "1.5's job service reads the URL form (a DNS host in the comma form parses as a URL scheme)");
+        });
+    }
+    it("drops the services the external ones replace: mysql, and 1.5's redis", () => {
+        const doc = parseDocument(installer("docker-compose.yml"));
+        doc.setIn(["services", "redis"], doc.createNode({ image: "vmware/redis-photon", volumes: ["/data/redis:/data"] }));
+        const compose = doc.toString();
+        for (const [v, dropped] of [["1.4.0", false], ["1.5.4", true]] as const) {
+            const out = requireFlavor(v).renderNodeFiles({ ...v1Files(v), "docker-compose.yml": compose }, settings, layout)
+                .find(f => f.path === "docker-compose.yml")!.content;
+            const services = (parse(out) as { services: Record<string, unknown> }).services;
+            assert.equal(services.mysql, undefined, v);
+            assert.equal(services.redis === undefined, dropped, v);
+        }
     });
 });
 
@@ -59,19 +112,13 @@ describe("key/value files", () => {
 
 describe("harbor.cfg and env templates (seed steps 2 and 4)", () => {
     it("harbor.cfg: domain as hostname, customize_crt off, shared secretkey path", () => {
-        const cfg = renderHarborCfg(installer("harbor.cfg"), flavor, settings);
+        const cfg = renderHarborCfg(installer("harbor.cfg"), keys12, settings);
         const keys = readKeys(cfg, "cfg");
         assert.equal(keys.hostname, "hub.example.test:8070");
         assert.equal(keys.customize_crt, "off");
         assert.equal(keys.secretkey_path, "/mnt/cephfs/harbor/data");
         assert.equal(keys.db_host, undefined, "1.2 has no db_host key");
         assertGolden("harbor.cfg", cfg);
-    });
-    it("harbor.cfg for 1.4 also sets db_* and redis_url", () => {
-        const keys = readKeys(renderHarborCfg(installer("harbor.cfg"), requireFlavor("1.4.0"), settings), "cfg");
-        assert.equal(keys.db_host, "db.example.test");
-        assert.equal(keys.redis_url, settings.redisUrl);
-        assert.equal(keys.reload_config, "true");
     });
     it("adminserver env: external MySQL and RESET=true, $ escaped", () => {
         const env = renderAdminserverEnv(installer("common/templates/adminserver/env"), settings);
@@ -83,12 +130,15 @@ describe("harbor.cfg and env templates (seed steps 2 and 4)", () => {
     });
     it("ui env: _REDIS_URL in the seed's form", () => {
         const env = renderUiEnv(installer("common/templates/ui/env"), settings);
-        assert.equal(readKeys(env, "env")._REDIS_URL, "redis.example.test:6379,100,RedisPw,0");
+        assert.equal(readKeys(env, "env")._REDIS_URL, "redis.example.test:6379,100,Redis/Pw+1%,0");
         assertGolden("ui.env", env);
     });
-    it("redis URL: host:port,pool,password,db", () => {
-        assert.equal(redisSessionUrl({ host: "r", port: 6379, poolSize: 100, dbIndex: 2 }, "pw"), "r:6379,100,pw,2");
-        assert.throws(() => redisSessionUrl({ host: "r", port: 1, poolSize: 1, dbIndex: 0 }, "a,b"), /comma/);
+    it("redis URLs: the beego comma form and the URL form", () => {
+        const r = { host: "r", port: 6379, poolSize: 100, dbIndex: 2, password: "pw" };
+        assert.equal(redisSessionUrl(r), "r:6379,100,pw,2");
+        assert.throws(() => redisSessionUrl({ ...r, password: "a,b" }), /comma/);
+        assert.equal(redisUrl({ ...r, password: "p@ss:w/rd" }), "redis://:p%40ss%3Aw%2Frd@r:6379/2");
+        assert.equal(redisUrl({ ...r, password: "" }), "redis://r:6379/2");
     });
     it("external host leaves out a standard port", () => {
         assert.equal(externalHost({ domain: "d.example", port: 80, protocol: "http" }), "d.example");
@@ -113,6 +163,8 @@ describe("docker-compose.yml transform (seed step 3)", () => {
         assert.ok(!vols.some(v => /^\/data(\/|:)/.test(v)), "a /data volume is left");
         assert.ok(vols.includes("/mnt/cephfs/harbor/data/registry:/storage:z"));
         assert.ok(vols.includes("/mnt/cephfs/harbor/data/:/data/:z"));
+        assert.ok(vols.includes("/mnt/cephfs/harbor/data/config/:/etc/adminserver/config/:z"), "a directory mount keeps one trailing slash");
+        assert.ok(!vols.some(v => v.includes("//")), "no double slash");
         assert.ok(vols.includes("/var/log/harbor/:/var/log/docker/:z"), "node-local logs stay local");
         assert.ok(vols.includes("./common/config/ui/private_key.pem:/etc/ui/private_key.pem:z"));
     });
@@ -187,8 +239,8 @@ describe("remote scripts", () => {
         "ceph-mount-fuse.sh": cephMountScript(fuseCeph, "/mnt/cephfs/harbor/data"),
         "ceph-unmount.sh": cephUnmountScript(fuseCeph),
         "installer-unpack.sh": unpackInstallerScript(layout, "a".repeat(64), "harbor.v1.2.2.tar.gz"),
-        "deploy.sh": deployScript(flavor, layout, "harbor-1", { protocol: "http", domain: "hub.example.test" }),
-        "deploy-https.sh": deployScript(flavor, layout, "harbor-1", { protocol: "https", domain: "hub.example.test" }),
+        "deploy.sh": flavor.deployScript(layout, "harbor-1", { protocol: "http", domain: "hub.example.test" }),
+        "deploy-https.sh": flavor.deployScript(layout, "harbor-1", { protocol: "https", domain: "hub.example.test" }),
         "stop.sh": stopScript(layout, "harbor-1"),
         "mysql-setup.sh": mysqlSetupScript("registry"),
         "mysql-check.sh": mysqlCheckScript("registry", "harbor-1"),
@@ -208,9 +260,9 @@ describe("remote scripts", () => {
             }
         });
     }
-    it("deploy installs the shared keys only after prepare", () => {
+    it("deploy runs prepare with the Python it found, and installs the shared keys only after it", () => {
         const s = text("deploy.sh");
-        const prepare = s.indexOf("./prepare");
+        const prepare = s.indexOf('"$python" ./prepare');
         assert.ok(prepare > 0);
         assert.ok(s.indexOf("common/config/ui/private_key.pem") > prepare);
         assert.ok(s.indexOf("common/config/registry/root.crt") > prepare);

@@ -7,8 +7,8 @@ import * as os from "os";
 import * as path from "path";
 import { describe, it } from "node:test";
 import { encodeBundle } from "../../render/bundle";
-import { requireFlavor } from "../../render/flavor";
-import { deployScript, NodeLayout, stageDir, staged } from "../../render/scripts/harborNode";
+import { NodeLayout, requireFlavor } from "../../render/flavors";
+import { stageDir, staged } from "../../render/scripts/harborNode";
 
 const stub = (dir: string, name: string, body: string) => {
     fs.writeFileSync(path.join(dir, name), `#!/bin/bash\n${body}\n`, { mode: 0o755 });
@@ -34,12 +34,18 @@ function sandbox() {
     stub(bin, "mountpoint", 'exit 0');
     stub(bin, "docker-compose", `echo "$*" >> ${JSON.stringify(path.join(root, "compose.log"))}`);
     stub(bin, "curl", 'echo \'{"registry_url":"hub"}\'');
+    // A Python 2.7 that answers the version probes and runs the (bash) stub prepare, logging the call.
+    stub(bin, "python2.7", [
+        `if [ "$1" = -c ]; then case "$2" in *'version_info[:3]'*) echo 2.7.18;; esac; exit 0; fi`,
+        `echo "python2.7 $*" >> ${JSON.stringify(path.join(root, "python.log"))}`, 'exec bash "$@"',
+    ].join("\n"));
     return { root, bin, l };
 }
 
 function run(s: ReturnType<typeof sandbox>, bundle: string) {
-    const script = deployScript(requireFlavor("1.2.2"), s.l, "harbor-1", { protocol: "http", domain: "hub.example.test" });
-    return spawnSync("sh", ["-c", script.command], { input: script.text + bundle, encoding: "utf8", env: { ...process.env, PATH: `${s.bin}:${process.env.PATH}` } });
+    const script = requireFlavor("1.2.2").deployScript(s.l, "harbor-1", { protocol: "http", domain: "hub.example.test" });
+    // Only the stubs and the system's own tools: no Python 2 but the stub's.
+    return spawnSync("sh", ["-c", script.command], { input: script.text + bundle, encoding: "utf8", env: { ...process.env, PATH: `${s.bin}:/usr/sbin:/usr/bin:/sbin:/bin` } });
 }
 
 const files = (secretKey = "0123456789abcdef") => encodeBundle([
@@ -62,6 +68,16 @@ describe("deploy script", () => {
         assert.equal(fs.readFileSync(path.join(s.l.installDir, "harbor.cfg"), "utf8"), "hostname = hub.example.test:8070\n");
         assert.equal(fs.readFileSync(path.join(s.l.dataPath, "secretkey"), "utf8"), "0123456789abcdef");
         assert.match(fs.readFileSync(path.join(s.root, "compose.log"), "utf8"), /^up -d --force-recreate$/m);
+        assert.equal(fs.readFileSync(path.join(s.root, "python.log"), "utf8"), "python2.7 ./prepare\n", "prepare ran with Python 2.7, not its shebang");
+    });
+
+    it("refuses to run prepare without the Python it needs, naming the fix", () => {
+        const s = sandbox();
+        fs.rmSync(path.join(s.bin, "python2.7"));
+        const r = run(s, files());
+        assert.notEqual(r.status, 0);
+        assert.match(r.stderr, /harbor-1: Harbor 1\.2\.2's prepare \(#!\/usr\/bin\/python\) needs Python 2\.7: none of python2\.7, python2, python is\. Provide it with scripts\/node-python2\.sh/);
+        assert.equal(fs.existsSync(path.join(s.l.installDir, "prepare.log")), false, "prepare did not run");
     });
 
     it("runs again to the same result", () => {
@@ -94,7 +110,7 @@ describe("deploy script", () => {
         stub(s.l.installDir, "prepare", 'echo "boom: bad harbor.cfg"; exit 3');
         const r = run(s, files());
         assert.notEqual(r.status, 0);
-        assert.match(r.stderr, /harbor-1: prepare failed/);
+        assert.match(r.stderr, /harbor-1: prepare \(\S+\/python2\.7\) failed/);
         assert.match(r.stderr, /boom: bad harbor\.cfg/);
         assert.equal(fs.existsSync(path.join(s.root, "compose.log")), false, "nothing started");
     });

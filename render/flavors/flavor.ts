@@ -1,0 +1,96 @@
+// What a Harbor generation is to the program: which installer files it rewrites, what its prepare
+// needs, what the deploy does and how a node reports healthy. HarborNode and HarborCluster only
+// wire resources around a Flavor; a new generation is one more module next to v1.ts.
+import { BundleFile } from "../bundle";
+import { RemoteScript } from "../scripts/shell";
+
+export interface HealthCheck {
+    /** Path on the node's proxy port. */
+    path: string;
+    /** Text the body must contain for the node to count as up. */
+    expect: string;
+}
+
+/** A Python version range, e.g. 2.7 only, or 3.0 to 3.11. */
+export interface PythonRange {
+    major: number;
+    minMinor: number;
+    maxMinor: number;
+}
+
+/** The interpreter an installer's Python `prepare` needs; the deploy runs prepare with it, not via the shebang. */
+export interface PythonRequirement {
+    accepts: readonly PythonRange[];
+    /** Commands looked up on the node, in order of preference. */
+    candidates: readonly string[];
+    /** prepare's first line, for messages. */
+    shebang: string;
+}
+
+/** Where things are on a node. */
+export interface NodeLayout {
+    installDir: string;
+    /** Where CopyToRemote puts the installer archive. */
+    archivePath: string;
+    mountPoint: string;
+    /** Harbor's data directory on the shared CephFS mount. */
+    dataPath: string;
+    port: number;
+}
+
+/** How clients reach the registry: the node's health check asks the same way. */
+export interface ClientEndpoint {
+    protocol: "http" | "https";
+    domain: string;
+}
+
+/** Everything a node's files are rendered from (secret values included: the result travels on stdin). */
+export interface NodeSettings {
+    domain: string;
+    port: number;
+    protocol: "http" | "https";
+    dataPath: string;
+    /** With https: where the node keeps the certificate and key that prepare hands to the proxy. */
+    tls?: { certPath: string; keyPath: string };
+    database: { host: string; port: number; database: string; user: string; password: string };
+    redis: { host: string; port: number; password: string; dbIndex: number; poolSize: number };
+    adminPassword: string;
+    /** The cluster's shared token keypair (PEM). */
+    tokenPrivateKeyPem: string;
+    tokenCertificatePem: string;
+    /** The cluster's shared random values, by name (see Flavor.sharedSecrets). */
+    shared: Record<string, string>;
+}
+
+/** A random value every node must have identically, made once per stack. */
+export interface SharedSecret {
+    name: string;
+    length: number;
+}
+
+export interface Flavor {
+    readonly generation: 1 | 2;
+    readonly version: string;
+    readonly database: "mysql" | "postgresql";
+    /** Installer files the rendering reads, relative to the installer's top directory. */
+    readonly installerFiles: readonly string[];
+    /** The image archive inside the installer, loaded with `docker load`. */
+    readonly imageArchive: RegExp;
+    /** Set when the installer's prepare is a Python program. */
+    readonly python?: PythonRequirement;
+    readonly sharedSecrets: readonly SharedSecret[];
+    readonly health: HealthCheck;
+    /** Files written into the installer directory (or its stage directory) before the deploy runs. */
+    renderNodeFiles(installer: Readonly<Record<string, string>>, s: NodeSettings, l: NodeLayout): BundleFile[];
+    deployScript(l: NodeLayout, nodeName: string, e: ClientEndpoint): RemoteScript;
+}
+
+/** The address clients use; Harbor puts it in token realms and UI links, so it is the domain, never a node IP. */
+export function externalHost(s: { domain: string; port: number; protocol: "http" | "https" }): string {
+    const standard = s.protocol === "http" ? 80 : 443;
+    return s.port === standard ? s.domain : `${s.domain}:${s.port}`;
+}
+
+export function describePython(p: PythonRequirement): string {
+    return p.accepts.map(r => r.minMinor === r.maxMinor ? `Python ${r.major}.${r.minMinor}` : `Python ${r.major}.${r.minMinor}-${r.major}.${r.maxMinor}`).join(" or ");
+}

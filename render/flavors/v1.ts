@@ -1,0 +1,126 @@
+// Harbor 1.1-1.5 (the seed's era): harbor.cfg + env templates, MySQL/MariaDB, a Python 2 prepare
+// that rewrites common/config on every run. Facts with file and tag: lab/installer/README.md.
+import { BundleFile } from "../bundle";
+import { transformCompose } from "../composeTransform";
+import { composeFn, q, readBundleFn, remoteScript, RemoteScript, sq } from "../scripts/shell";
+import { stageDir, staged } from "../scripts/harborNode";
+import { findPythonFn, missingPythonMessage } from "../scripts/python";
+import { ClientEndpoint, Flavor, NodeLayout, NodeSettings, PythonRequirement } from "./flavor";
+import { renderAdminserverEnv, renderHarborCfg, renderUiEnv, V1Keys } from "./v1Config";
+
+const files = {
+    harborCfg: "harbor.cfg",
+    compose: "docker-compose.yml",
+    adminserverEnv: "common/templates/adminserver/env",
+    uiEnv: "common/templates/ui/env",
+} as const;
+
+/** Where prepare leaves the token keypair (it rewrites common/config on every run). */
+const tokenKeyPath = "common/config/ui/private_key.pem";
+const tokenCertPath = "common/config/registry/root.crt";
+
+/**
+ * Every 1.x prepare is `#!/usr/bin/python` with Python 2 syntax or calls (0600 literals in 1.1/1.2,
+ * string.strip in 1.4/1.5); 1.3's also runs on Python 3 up to 3.11 (3.12 removed readfp).
+ */
+function python(minor: number): PythonRequirement {
+    const py27 = { major: 2, minMinor: 7, maxMinor: 7 };
+    return minor === 3
+        ? { accepts: [py27, { major: 3, minMinor: 0, maxMinor: 11 }], candidates: ["python2.7", "python2", "python", "python3"], shebang: "#!/usr/bin/python" }
+        : { accepts: [py27], candidates: ["python2.7", "python2", "python"], shebang: "#!/usr/bin/python" };
+}
+
+export function harborV1(version: string, minor: number): Flavor {
+    const keys: V1Keys = { cfgHasDbHost: minor >= 3, cfgHasRedisUrl: minor >= 4, redisUrlForm: minor >= 5 ? "url" : "comma" };
+    // Only 1.5 ships a redis container (sessions and jobs); the external Redis replaces it.
+    const replacedServices = minor >= 5 ? ["mysql", "redis"] : ["mysql"];
+    const flavor: Flavor = {
+        generation: 1,
+        version,
+        database: "mysql",
+        installerFiles: Object.values(files),
+        imageArchive: /^harbor\.v[0-9][0-9A-Za-z.-]*\.tar\.gz$/,
+        python: python(minor),
+        // Encrypts settings stored in the shared database and config store (adminserver, replication targets).
+        sharedSecrets: [{ name: "secretkey", length: 16 }],
+        // /api/systeminfo exists in every 1.x and asks the adminserver on each call; 1.5's /api/ping
+        // answers without checking anything.
+        health: { path: "/api/systeminfo", expect: "registry_url" },
+        renderNodeFiles: (installer, s, l) => renderNodeFiles(installer, s, l, keys, replacedServices),
+        deployScript: (l, nodeName, e) => deployScript(flavor, l, nodeName, e),
+    };
+    return flavor;
+}
+
+function renderNodeFiles(installer: Readonly<Record<string, string>>, s: NodeSettings, l: NodeLayout, k: V1Keys, dropServices: string[]): BundleFile[] {
+    const read = (p: string) => {
+        const text = installer[p];
+        if (text === undefined) throw new Error(`the installer has no ${p}`);
+        return text;
+    };
+    return [
+        { path: files.harborCfg, mode: "0600", content: renderHarborCfg(read(files.harborCfg), k, s) },
+        {
+            path: files.compose, mode: "0644", content: transformCompose(read(files.compose), {
+                dataVolumePrefix: "/data", dataPath: l.dataPath, dropServices,
+                proxyService: "proxy", proxyPorts: [`${l.port}:${s.protocol === "https" ? 443 : 80}`],
+            }),
+        },
+        { path: files.adminserverEnv, mode: "0600", content: renderAdminserverEnv(read(files.adminserverEnv), s) },
+        { path: files.uiEnv, mode: "0600", content: renderUiEnv(read(files.uiEnv), s) },
+        { path: `${stageDir}/${staged.tokenKey}`, mode: "0600", content: s.tokenPrivateKeyPem },
+        { path: `${stageDir}/${staged.tokenCert}`, mode: "0644", content: s.tokenCertificatePem },
+        { path: `${stageDir}/${staged.secretKey}`, mode: "0600", content: s.shared.secretkey },
+    ];
+}
+
+/**
+ * Seed steps 2-5 on a node: write the rendered files, run prepare with the Python it needs, and only
+ * AFTER it install the shared keypair (prepare rewrites common/config on every run and would put the
+ * installer's own, public, keypair there); then start and wait until the node answers.
+ */
+function deployScript(f: Flavor, l: NodeLayout, nodeName: string, e: ClientEndpoint): RemoteScript {
+    const py = f.python!;
+    // Over https the node is asked by the domain (resolved to itself) and the certificate verified.
+    const health = e.protocol === "https" ? `https://${e.domain}:${l.port}${f.health.path}` : `http://127.0.0.1:${l.port}${f.health.path}`;
+    const curlTls = e.protocol === "https" ? ` --cacert "$stage/${staged.tlsCa}" --resolve ${q(`${e.domain}:${l.port}:127.0.0.1`)}` : "";
+    return remoteScript(`deploy Harbor ${f.version} on ${nodeName}`, `
+dir=${q(l.installDir)}
+data=${q(l.dataPath)}
+stage="$dir/${stageDir}"
+log="$stage/deploy.log"
+[ -f "$dir/prepare" ] || { echo "${nodeName}: no installer in $dir (prepare missing)" >&2; exit 1; }
+mountpoint -q ${q(l.mountPoint)} || { echo "${nodeName}: CephFS is not mounted at ${l.mountPoint}" >&2; exit 1; }
+read -r python python_version < <(find_python) || { echo ${sq(`${nodeName}: ${missingPythonMessage(py, `Harbor ${f.version}`)}`)} >&2; exit 1; }
+mkdir -p "$stage"
+read_bundle "$dir"
+# One secretkey for the whole cluster, on shared storage. It encrypts settings stored with the data,
+# so a key already there (e.g. after pulumi destroy and a new up) belongs to that data and is kept.
+mkdir -p "$data"
+if [ ! -s "$data/secretkey" ]; then
+  install -m 0600 "$stage/${staged.secretKey}" "$data/secretkey.harbor-ha.$$"
+  mv -n "$data/secretkey.harbor-ha.$$" "$data/secretkey" 2>/dev/null || true
+  rm -f "$data/secretkey.harbor-ha.$$"
+fi
+[ "$(wc -c <"$data/secretkey")" = 16 ] || { echo "${nodeName}: $data/secretkey is not 16 bytes; Harbor cannot use it" >&2; exit 1; }
+cd "$dir"
+: >"$log"
+fail() { echo "${nodeName}: $1 failed; last lines of $log:" >&2; tail -n 20 "$log" >&2; exit 1; }
+echo "prepare: $python ($python_version)" >>"$log"
+"$python" ./prepare >>"$log" 2>&1 || fail "prepare ($python)"
+install -m 0600 "$stage/${staged.tokenKey}" ${q(tokenKeyPath)}
+install -m 0644 "$stage/${staged.tokenCert}" ${q(tokenCertPath)}
+# Recreate every container: each must read the new config and keys (a bind-mounted file keeps its
+# old inode), and the proxy resolves the others' addresses only when it starts.
+compose up -d --force-recreate >>"$log" 2>&1 || fail "docker-compose up"
+for i in $(seq 1 90); do
+  if body=$(curl -fsS -m 5${curlTls} ${q(health)} 2>/dev/null) && printf '%s' "$body" | grep -q ${q(f.health.expect)}; then
+    echo "${nodeName}: healthy (${f.health.path}), deployed in \${SECONDS}s"
+    exit 0
+  fi
+  sleep 2
+done
+compose ps >>"$log" 2>&1 || true
+fail "health check ${health}"
+`, [readBundleFn, composeFn, findPythonFn(py)]);
+}
