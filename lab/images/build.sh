@@ -103,6 +103,17 @@ EOF
     tail -n 30 "${LAB_LOG}/apt-${name}.log" >&2
     lab_die "[$name] apt-get install failed in chroot (log: ${LAB_LOG}/apt-${name}.log)"
   fi
+  # Node setup scripts the README tells users to run (e.g. Python 2 for Harbor 1.x's prepare),
+  # run here exactly as on a real node.
+  local script
+  while read -r script; do
+    lab_log "[$name] in the chroot: ${script}"
+    if ! chroot "$root" env DEBIAN_FRONTEND=noninteractive LC_ALL=C DEBIAN_ARCHIVE="$MIRROR" sh -s \
+        <"${LAB_ROOT}/../${script}" >>"${LAB_LOG}/apt-${name}.log" 2>&1; then
+      tail -n 30 "${LAB_LOG}/apt-${name}.log" >&2
+      lab_die "[$name] ${script} failed in chroot (log: ${LAB_LOG}/apt-${name}.log)"
+    fi
+  done < <(lab_chroot_scripts "$name")
   release_chroot "$root"
   lab_log "[$name] packages installed in $(lab_since "$t")"
 

@@ -27,6 +27,10 @@ for arg in "$@"; do
 done
 
 PY=/usr/bin/python3           # Debian's python3 (has python3-yaml with docker-compose)
+# prepare is Python 2, like Harbor 1.2.2's: run it as harbor-ha does, with the Python 2.7 found
+# (on this host: scripts/node-python2.sh provides one).
+PY2="$(command -v python2.7 || command -v python2 || true)"
+[[ -n "$PY2" ]] || { echo "[installer] selftest: no python2.7 or python2 on PATH (scripts/node-python2.sh provides one)" >&2; exit 2; }
 P_SINGLE=18480 P_LB=18490 P_N1=18491 P_N2=18492
 ADMIN_PW=Harbor12345
 passed=0 failed=0
@@ -100,7 +104,9 @@ check "registry.sql starts with drop/create/use" bash -c "head -4 '$SQL' | tr -d
 
 cfg_set "$P" hostname hub.example.test:8070
 cfg_set "$P" secretkey_path "$W/p1/data"
-check "prepare runs (customize_crt = on)" "$P/prepare"
+check "prepare starts #!/usr/bin/python, like Harbor 1.2.2's" bash -c "head -1 '$P/prepare' | grep -qx '#!/usr/bin/python'"
+check "prepare is Python 2: Python 3 stops it with a SyntaxError" bash -c "! $PY '$P/prepare' 2>'$W/py3.err' && grep -q SyntaxError '$W/py3.err'"
+check "prepare runs (customize_crt = on)" "$PY2" "$P/prepare"
 k1=$(sha "$P/common/config/ui/private_key.pem"); c1=$(sha "$P/common/config/registry/root.crt")
 s1=$(env_get "$P/common/config/ui/env" UI_SECRET); sk1=$(cat "$W/p1/data/secretkey")
 check "secretkey created with 16 characters" test "${#sk1}" -eq 16
@@ -112,7 +118,7 @@ check "EXT_ENDPOINT is the ui_url" grep -qx 'EXT_ENDPOINT=http://hub.example.tes
 openssl genrsa -out "$W/p1/shared.key" 2048 2>/dev/null
 cp "$W/p1/shared.key" "$P/common/config/ui/private_key.pem"
 echo "hand edit" >"$P/common/config/ui/hand-edit"
-"$P/prepare" >/dev/null
+"$PY2" "$P/prepare" >/dev/null
 check "customize_crt = on: a new keypair on every run" test "$(sha "$P/common/config/ui/private_key.pem")" != "$k1" -a \
   "$(sha "$P/common/config/registry/root.crt")" != "$c1"
 check "a key placed before prepare is lost" test "$(sha "$P/common/config/ui/private_key.pem")" != "$(sha "$W/p1/shared.key")"
@@ -120,17 +126,17 @@ check "prepare empties common/config (hand edits gone)" test ! -e "$P/common/con
 check "UI_SECRET is new on every run" test "$(env_get "$P/common/config/ui/env" UI_SECRET)" != "$s1"
 check "an existing secretkey is kept" test "$(cat "$W/p1/data/secretkey")" = "$sk1"
 cfg_set "$P" customize_crt off
-"$P/prepare" >/dev/null
+"$PY2" "$P/prepare" >/dev/null
 check "customize_crt = off: the shipped pair is copied" bash -c "cmp -s '$P/common/config/ui/private_key.pem' '$P/common/templates/ui/private_key.pem' && \
   cmp -s '$P/common/config/registry/root.crt' '$P/common/templates/registry/root.crt'"
 cp "$P/common/templates/ui/env" "$W/p1/ui.env.orig"
 echo 'FOO=pa$$ss' >>"$P/common/templates/ui/env"
-"$P/prepare" >/dev/null
+"$PY2" "$P/prepare" >/dev/null
 check "\$\$ in a template renders as \$" grep -qx 'FOO=pa$ss' "$P/common/config/ui/env"
 echo 'BAR=$not_a_variable' >>"$P/common/templates/ui/env"
-check "an unknown \$name in a template makes prepare fail" bash -c "! '$P/prepare'"
+check "an unknown \$name in a template makes prepare fail" bash -c "! '$PY2' '$P/prepare'"
 cp "$W/p1/ui.env.orig" "$P/common/templates/ui/env"
-"$P/prepare" >/dev/null
+"$PY2" "$P/prepare" >/dev/null
 check "proxy listens on 80 only with http" bash -c "grep -q 'listen 80;' '$P/common/config/nginx/nginx.conf' && \
   ! grep -q 'listen 443' '$P/common/config/nginx/nginx.conf'"
 mkdir -p "$W/p1/cert"
@@ -139,14 +145,14 @@ openssl req -x509 -newkey rsa:2048 -nodes -keyout "$W/p1/cert/server.key" -out "
 cfg_set "$P" ui_url_protocol https
 cfg_set "$P" ssl_cert "$W/p1/cert/server.crt"
 cfg_set "$P" ssl_cert_key "$W/p1/cert/server.key"
-check "https: prepare copies the certificate and the proxy listens on 443 and 80" bash -c "'$P/prepare' >/dev/null && \
+check "https: prepare copies the certificate and the proxy listens on 443 and 80" bash -c "'$PY2' '$P/prepare' >/dev/null && \
   grep -q 'listen 443 ssl;' '$P/common/config/nginx/nginx.conf' && grep -q 'listen 80;' '$P/common/config/nginx/nginx.conf' && \
   grep -q 'ssl_certificate /etc/nginx/cert/server.crt;' '$P/common/config/nginx/nginx.conf' && test -f '$P/common/config/nginx/cert/server.key' && \
   grep -q 'realm: https://hub.example.test:8070/service/token' '$P/common/config/registry/config.yml'"
 cfg_set "$P" ssl_cert "$W/p1/cert/missing.crt"
-check "https with a missing certificate makes prepare fail" bash -c "! '$P/prepare'"
+check "https with a missing certificate makes prepare fail" bash -c "! '$PY2' '$P/prepare'"
 cfg_set "$P" ui_url_protocol http
-"$P/prepare" >/dev/null
+"$PY2" "$P/prepare" >/dev/null
 check "docker-compose.yml has the v1.2.2 shape" $PY - "$P/docker-compose.yml" <<'PYEOF'
 import sys, yaml
 c = yaml.safe_load(open(sys.argv[1]))
@@ -215,7 +221,7 @@ check "all five images are loaded" bash -c "for s in registry mysql adminserver 
 H="$W/https/harbor"
 extract "$W/https"
 cfg_set "$H" secretkey_path "$W/https/data"
-"$H/prepare" >/dev/null
+"$PY2" "$H/prepare" >/dev/null
 nginx_t() {
   dk run --rm --add-host registry:127.0.0.1 --add-host ui:127.0.0.1 -v "$H/common/config/nginx:/etc/nginx:ro" \
     harbor-lab/proxy:v1.2.2 nginx -t
@@ -224,7 +230,7 @@ check "proxy image: nginx accepts the http configuration" nginx_t
 cfg_set "$H" ui_url_protocol https
 cfg_set "$H" ssl_cert "$W/p1/cert/server.crt"
 cfg_set "$H" ssl_cert_key "$W/p1/cert/server.key"
-"$H/prepare" >/dev/null
+"$PY2" "$H/prepare" >/dev/null
 check "proxy image: nginx accepts the https configuration" nginx_t
 
 # A tiny image to push, and a Redis image made of Debian's redis-server binary.
@@ -350,11 +356,11 @@ for n in 1 2; do
 done
 N1="$W/node1/harbor" N2="$W/node2/harbor"
 # The mistake the seed describes: node 2 gets node 1's keys, but BEFORE its prepare.
-"$N1/prepare" >/dev/null
+"$PY2" "$N1/prepare" >/dev/null
 mkdir -p "$N2/common/config/ui" "$N2/common/config/registry"
 cp "$N1/common/config/ui/private_key.pem" "$N2/common/config/ui/private_key.pem"
 cp "$N1/common/config/registry/root.crt" "$N2/common/config/registry/root.crt"
-"$N2/prepare" >/dev/null
+"$PY2" "$N2/prepare" >/dev/null
 check "keys copied before prepare: the nodes end up with different keypairs" \
   test "$(sha "$N1/common/config/registry/root.crt")" != "$(sha "$N2/common/config/registry/root.crt")"
 (cd "$N1" && docker-compose -p hlst-node1 up -d >/dev/null 2>&1) && (cd "$N2" && docker-compose -p hlst-node2 up -d >/dev/null 2>&1)

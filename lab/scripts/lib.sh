@@ -31,6 +31,13 @@ LAB_IP_CEPH="10.213.70.10"
 LAB_IP_MARIADB="10.213.70.11"
 LAB_IP_REDIS="10.213.70.12"
 LAB_IP_LB="10.213.70.13"
+LAB_IP_DNS="10.213.70.14"
+LAB_DOMAIN="harbor-ha.lab"
+# What the lab's DNS answers (lab-dns): the services by name, and the registry's domain -> the LB.
+lab_dns_records() {
+  echo "ceph.${LAB_DOMAIN}=${LAB_IP_CEPH} mariadb.${LAB_DOMAIN}=${LAB_IP_MARIADB} redis.${LAB_DOMAIN}=${LAB_IP_REDIS}" \
+    "lb.${LAB_DOMAIN}=${LAB_IP_LB} hub.${LAB_DOMAIN}=${LAB_IP_LB}"
+}
 LAB_VM_COUNT="${LAB_VM_COUNT:-3}"
 lab_vm_ip()      { echo "10.213.70.$((20 + $1))"; }      # vm1 -> .21
 lab_vm_sshport() { echo "$((2200 + $1))"; }              # vm1 -> 2201
@@ -64,14 +71,23 @@ lab_wait() {
 # Lab images are two-stage (see lab/images/build.sh):
 #   base  harbor-ha-lab/<name>-base:<base hash>  debootstrap + packages, from a cached rootfs tarball
 #   image harbor-ha-lab/<name>:<image hash>      `docker build` of lab/images/<name>/ on the base
-# base hash  = LAB_BASE_RECIPE + suite + lab/images/<name>/packages
+# base hash  = LAB_BASE_RECIPE + suite + lab/images/<name>/packages + its chroot-scripts
 # image hash = base hash + Dockerfile + rootfs/ overlay (contents and executable bits)
 LAB_BASE_RECIPE="base-v1"   # bump when build.sh changes how a base rootfs is made
 LAB_SUITE="bookworm"
+# lab/images/<name>/chroot-scripts: repository scripts run in the base rootfs after the packages.
+lab_chroot_scripts() {
+  local f="${LAB_ROOT}/images/$1/chroot-scripts"
+  [[ -f "$f" ]] || return 0
+  grep -v '^\s*\(#\|$\)' "$f"
+}
 lab_base_hash() {
-  local name="$1"
-  { echo "$LAB_BASE_RECIPE $LAB_SUITE $name"; sha256sum <"${LAB_ROOT}/images/${name}/packages"; } \
-    | sha256sum | cut -c1-12
+  local name="$1" script
+  {
+    echo "$LAB_BASE_RECIPE $LAB_SUITE $name"
+    sha256sum <"${LAB_ROOT}/images/${name}/packages"
+    while read -r script; do echo "$script"; sha256sum <"${LAB_ROOT}/../${script}"; done < <(lab_chroot_scripts "$name")
+  } | sha256sum | cut -c1-12
 }
 lab_recipe_hash() {
   local name="$1"

@@ -112,6 +112,8 @@ shell_up() {
   run_container redis --ip "$LAB_IP_REDIS" -v "$LAB_DATA/redis:/var/lib/redis" \
     --health-cmd 'REDISCLI_AUTH="$REDIS_PASSWORD" redis-cli --no-auth-warning ping | grep -q PONG' --health-interval 2s --health-retries 90 \
     -e REDIS_PASSWORD="$REDIS_PASSWORD" "$SVC_IMAGE" lab-redis
+  run_container dns --ip "$LAB_IP_DNS" -e LAB_DNS_RECORDS="$(lab_dns_records)" \
+    --health-cmd 'kill -0 1' --health-interval 2s --health-retries 90 "$SVC_IMAGE" lab-dns
   local i backends=() pub; pub=$(cat "${LAB_STATE}/ssh/id_ed25519.pub")
   for ((i = 1; i <= LAB_VM_COUNT; i++)); do
     mkdir -p "$LAB_DATA/vm$i/docker" "$LAB_DATA/vm$i/disk"
@@ -120,6 +122,7 @@ shell_up() {
       --security-opt apparmor=unconfined --cgroupns host \
       -v /sys/fs/cgroup:/sys/fs/cgroup:rw --device /dev/fuse \
       -v "$LAB_DATA/vm$i/docker:/var/lib/docker" -v "$LAB_DATA/vm$i/disk:/data" --stop-timeout 30 \
+      --dns "$LAB_IP_DNS" --dns-search "$LAB_DOMAIN" \
       --health-cmd 'test -s /etc/ssh/ssh_host_ed25519_key.pub && kill -0 $(cat /run/sshd.pid) && docker version >/dev/null' \
       --health-interval 2s --health-retries 90 \
       -e LAB_SSH_AUTHORIZED_KEYS="$pub" "$VM_IMAGE"
@@ -170,7 +173,7 @@ print(json.dumps({
              "rootPath": "/apps/harbor", "secret": os.environ["CEPH_CLIENT_KEY"]},
     "mysql": {"host": db_ip, "port": 3306, "adminUser": "root",
               "adminPassword": os.environ["MARIADB_ROOT_PASSWORD"]},
-    "redis": {"host": redis_ip, "port": 6379, "password": os.environ["REDIS_PASSWORD"]},
+    "redis": {"host": "redis.harbor-ha.lab", "address": redis_ip, "port": 6379, "password": os.environ["REDIS_PASSWORD"]},
     "lb": {"url": f"http://127.0.0.1:{lb_port}", "address": lb_ip, "port": int(lb_port)},
 }, indent=2))
 EOF

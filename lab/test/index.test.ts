@@ -37,12 +37,12 @@ test("lab program", async (t) => {
   await Promise.all([value(lab.lb.url), value(lab.mysql.host), value(lab.redis.host), value(lab.ceph.monitors),
     ...lab.vms.map((v) => value(v.hostKey))]);
 
-  await t.test("network, 7 containers, images by id", () => {
+  await t.test("network, 8 containers, images by id", () => {
     const net = created.find((r) => r.type === "docker:index/network:Network")!;
     assert.equal(net.inputs.name, "harbor-ha-lab");
     assert.deepEqual(net.inputs.ipamConfigs, [{ subnet: "10.213.70.0/24", gateway: "10.213.70.1" }]);
     const ctrs = created.filter((r) => r.type === "docker:index/container:Container");
-    assert.deepEqual(ctrs.map((c) => c.name).sort(), ["ceph", "lb", "mariadb", "redis", "vm1", "vm2", "vm3"]);
+    assert.deepEqual(ctrs.map((c) => c.name).sort(), ["ceph", "dns", "lb", "mariadb", "redis", "vm1", "vm2", "vm3"]);
     for (const c of ctrs) assert.match(c.inputs.image, /^sha256:(vm|svc)-image$/);
     for (const img of created.filter((r) => r.type === "docker:index/remoteImage:RemoteImage")) {
       assert.equal(img.inputs.keepLocally, true);

@@ -10,11 +10,11 @@ What it does, as the real one does:
     re-reads on every start are refreshed (EXT_ENDPOINT, MYSQL_PWD, MAX_JOB_WORKERS,
     CFG_EXPIRATION, ADMIRAL_URL, WITH_NOTARY, WITH_CLAIR, CLAIR_DB_PASSWORD) and, for
     example, a changed MYSQL_HOST is ignored -- logged as a WARNING here;
-  * passwords in config.json are encrypted (AES-CFB) with the secret key, so a node
-    with a different key cannot read a config.json another node wrote;
-  * serves GET /api/configurations (cookie "secret" = UI_SECRET) and GET /api/ping.
-The lab ui reads its settings from the environment directly; it does not ask this
-service.
+  * passwords in config.json are encrypted (AES-CFB, no authentication) with the secret
+    key; config.json and the key are read again on every request, so a node with a
+    different key reads what another node wrote as garbage, without an error;
+  * serves GET /api/configurations (cookie "secret" = UI_SECRET or JOBSERVICE_SECRET),
+    which the ui reads its settings (MySQL included) from.
 """
 import base64
 import http.server
@@ -32,7 +32,7 @@ CFG_PATH = os.environ.get("JSON_CFG_STORE_PATH", "/etc/adminserver/config/config
 KEY_PATH = os.environ.get("KEY_PATH", "/etc/adminserver/key")
 PORT = int(os.environ.get("LAB_ADMINSERVER_PORT", "80"))
 
-ENCRYPTED = ("email_password", "ldap_search_password", "db_password",
+ENCRYPTED = ("email_password", "ldap_search_password", "mysql_password",
              "admin_initial_password", "clair_db_password")
 
 # config.json key -> (environment variable, type)
@@ -40,7 +40,7 @@ ALL = {
     "ext_endpoint": ("EXT_ENDPOINT", str), "auth_mode": ("AUTH_MODE", str),
     "self_registration": ("SELF_REGISTRATION", bool), "database_type": ("DATABASE_TYPE", str),
     "mysql_host": ("MYSQL_HOST", str), "mysql_port": ("MYSQL_PORT", int),
-    "mysql_username": ("MYSQL_USR", str), "db_password": ("MYSQL_PWD", str),
+    "mysql_username": ("MYSQL_USR", str), "mysql_password": ("MYSQL_PWD", str),
     "mysql_database": ("MYSQL_DATABASE", str), "ldap_url": ("LDAP_URL", str),
     "ldap_searchdn": ("LDAP_SEARCH_DN", str), "ldap_search_password": ("LDAP_SEARCH_PWD", str),
     "ldap_basedn": ("LDAP_BASE_DN", str), "ldap_filter": ("LDAP_FILTER", str),
@@ -57,7 +57,7 @@ ALL = {
     "admiral_url": ("ADMIRAL_URL", str), "with_notary": ("WITH_NOTARY", bool),
     "with_clair": ("WITH_CLAIR", bool), "clair_db_password": ("CLAIR_DB_PASSWORD", str),
 }
-EVERY_START = ("ext_endpoint", "db_password", "max_job_workers", "cfg_expiration",
+EVERY_START = ("ext_endpoint", "mysql_password", "max_job_workers", "cfg_expiration",
                "admiral_url", "with_notary", "with_clair", "clair_db_password")
 
 
@@ -106,7 +106,16 @@ def decrypt(key, text):
         return text
     raw = base64.b64decode(text[len("<enc-v1>"):])
     dec = Cipher(algorithms.AES(key), modes.CFB(raw[:16])).decryptor()
-    return (dec.update(raw[16:]) + dec.finalize()).decode()
+    # CFB has no authentication: another key yields garbage, not an error (Go's JSON
+    # then turns its invalid UTF-8 into U+FFFD, as errors="replace" does here).
+    return (dec.update(raw[16:]) + dec.finalize()).decode("utf-8", errors="replace")
+
+
+def read_config(key):
+    """config.json with its encrypted fields decrypted (the json store re-reads the file)."""
+    with open(CFG_PATH) as f:
+        stored = json.load(f)
+    return {k: (decrypt(key, v) if k in ENCRYPTED else v) for k, v in stored.items()}
 
 
 def init_config(key):
@@ -143,9 +152,22 @@ def init_config(key):
     return cfg
 
 
+def read_key():
+    """The key file, read on every use like Harbor's FileKeyProvider; None when unusable."""
+    try:
+        with open(KEY_PATH, "rb") as f:
+            key = f.read()
+    except OSError as e:
+        log("ERROR: failed to read the secret key %s: %s", KEY_PATH, e)
+        return None
+    if len(key) not in (16, 24, 32):
+        log("ERROR: crypto/aes: invalid key size %d", len(key))
+        return None
+    return key
+
+
 class Handler(http.server.BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
-    cfg = {}
 
     def log_message(self, fmt, *args):
         log(fmt, *args)
@@ -160,19 +182,25 @@ class Handler(http.server.BaseHTTPRequestHandler):
 
     def do_GET(self):
         path = self.path.split("?", 1)[0].rstrip("/")
-        if path == "/api/ping":
-            self.send(200, "Pong")
-            return
         if path == "/api/configurations":
             secret = ""
             for part in self.headers.get("Cookie", "").split(";"):
                 k, _, v = part.strip().partition("=")
                 if k == "secret":
                     secret = v
-            if not secret or secret != os.environ.get("UI_SECRET", ""):
+            if not secret or secret not in (os.environ.get("UI_SECRET", ""), os.environ.get("JOBSERVICE_SECRET", "")):
                 self.send(401, {"code": 401, "message": "UnAuthorized"})
                 return
-            self.send(200, {k: {"value": v, "editable": True} for k, v in self.cfg.items()})
+            key = read_key()
+            try:
+                cfg = read_config(key) if key else None
+            except (OSError, ValueError) as e:
+                log("ERROR: failed to read %s: %s", CFG_PATH, e)
+                cfg = None
+            if cfg is None:
+                self.send(500, {"code": 500, "message": "Internal Server Error"})
+                return
+            self.send(200, {k: {"value": v, "editable": True} for k, v in cfg.items()})
             return
         self.send(404, {"code": 404, "message": "not found"})
 
@@ -184,8 +212,7 @@ class Server(socketserver.ThreadingMixIn, http.server.HTTPServer):
 
 def main():
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
-    key = load_key()
-    Handler.cfg = init_config(key)
+    init_config(load_key())
     srv = Server(("0.0.0.0", PORT), Handler)
     log("listening on :%d", PORT)
     srv.serve_forever()

@@ -1,29 +1,33 @@
 #!/usr/bin/python3
 """harbor-lab ui: a small stand-in for the UI + token service of Harbor v1.2.2.
 
-It is NOT Harbor.  It implements just enough, with the same names and wire formats,
-for a deployment tool to be tested against:
+It is NOT Harbor.  It implements just enough, with the same names, wire formats and
+dependencies, for a deployment tool to be tested against (lab/installer/README.md has
+the conformance table: each behaviour with the real file and tag it follows):
 
   GET  /service/token       Docker Distribution token service (RS256 JWT signed with
-                            /etc/ui/private_key.pem, header "kid" = libtrust key id)
+                            /etc/ui/private_key.pem, read on every token; header "kid" =
+                            libtrust key id)
   POST /login               form principal/password -> session cookie (beegosessionID)
   GET  /log_out             drops the session
   GET  /api/users/current   the logged-in user (session cookie or HTTP Basic), else 401
   POST /api/users           create a user (self-registration or admin)
   GET  /api/projects        projects the caller can see; POST creates one
-  GET  /api/systeminfo      JSON with registry_url and harbor_version; 200 only with MySQL
-  GET  /api/ping            "Pong"; 200 only with MySQL
+  GET  /api/systeminfo      JSON with registry_url and harbor_version; asks the adminserver
+                            on every call (500 when it cannot)
   POST /service/notifications  registry events (counted in the repository table)
 
-Configuration comes from the environment (the adminserver and ui env files):
-MYSQL_HOST/PORT/USR/PWD/DATABASE, HARBOR_ADMIN_PASSWORD, EXT_ENDPOINT, TOKEN_EXPIRATION,
-AUTH_MODE, SELF_REGISTRATION, PROJECT_CREATION_RESTRICTION and _REDIS_URL
-("host:port,poolsize,password,dbindex").  Without _REDIS_URL sessions live in this
-process only, exactly the situation that breaks logins behind a load balancer.
+Like Harbor's ui, it takes its settings (MySQL included) from the adminserver
+(ADMIN_SERVER_URL, default http://adminserver; cookie "secret" = UI_SECRET), waiting up
+to 60 s for it and for MySQL at start and exiting when either fails; its own env has only
+UI_SECRET, CONFIG_PATH and _REDIS_URL ("host:port,poolsize,password,dbindex").  Without
+_REDIS_URL sessions live in this process only, exactly the situation that breaks logins
+behind a load balancer.
 """
 import base64
 import configparser
 import datetime
+import socket
 import hashlib
 import http.server
 import json
@@ -36,6 +40,7 @@ import sys
 import threading
 import time
 import urllib.parse
+import urllib.request
 
 import pymysql
 import redis
@@ -75,15 +80,62 @@ LISTEN_PORT = int(env("LAB_UI_PORT", APP_CONF.get("httpport", "80")))
 KEY_PATH = env("LAB_TOKEN_KEY_PATH", "/etc/ui/private_key.pem")
 
 
+# ---------------------------------------------------------------- settings (from the adminserver)
+
+ADMIN_SERVER_URL = env("ADMIN_SERVER_URL", "http://adminserver").rstrip("/")
+
+
+def wait_tcp(what, host, port, seconds=60, every=2):
+    """Harbor's utils.TestTCPConn: dial every `every` s for up to `seconds` s, else exit."""
+    deadline = time.time() + seconds
+    while True:
+        try:
+            socket.create_connection((host, port), timeout=every).close()
+            return
+        except OSError as e:
+            if time.time() >= deadline:
+                log("FATAL: failed to connect to %s tcp://%s:%s: %s", what, host, port, e)
+                sys.exit(1)
+            log("failed to connect to tcp://%s:%s, retry after %d seconds: %s", host, port, every, e)
+            time.sleep(every)
+
+
+def fetch_settings():
+    """GET /api/configurations from the adminserver; {} values are unwrapped."""
+    req = urllib.request.Request(ADMIN_SERVER_URL + "/api/configurations",
+                                 headers={"Cookie": "secret=" + env("UI_SECRET")})
+    with urllib.request.urlopen(req, timeout=10) as r:
+        raw = json.load(r)
+    return {k: (v.get("value") if isinstance(v, dict) else v) for k, v in raw.items()}
+
+
+class Settings:
+    """The adminserver's configuration, cached for cfg_expiration seconds like Harbor's ui."""
+
+    def __init__(self):
+        self.lock = threading.Lock()
+        self.values, self.at = None, 0.0
+
+    def get(self, key, default=""):
+        with self.lock:
+            ttl = int((self.values or {}).get("cfg_expiration") or 5)
+            if self.values is None or time.time() - self.at > ttl:
+                self.values, self.at = fetch_settings(), time.time()
+            v = self.values.get(key, default)
+        return default if v is None else v
+
+
+SETTINGS = Settings()
+# MySQL settings as the adminserver gave them at start (Harbor opens its database once).
+DB = {}
+
+
 # ---------------------------------------------------------------- database
 
 def db_connect():
     return pymysql.connect(
-        host=env("MYSQL_HOST", "mysql"),
-        port=int(env("MYSQL_PORT", "3306") or 3306),
-        user=env("MYSQL_USR", "root"),
-        password=env("MYSQL_PWD"),
-        database=env("MYSQL_DATABASE", "registry"),
+        # Bytes, like Go's driver sends them: a password decrypted with another key is garbage, not an error here.
+        host=DB["host"], port=DB["port"], user=DB["user"], password=DB["password"].encode("utf-8"), database=DB["database"],
         connect_timeout=3, read_timeout=10, write_timeout=10,
         charset="utf8", autocommit=True,
         cursorclass=pymysql.cursors.DictCursor)
@@ -109,17 +161,6 @@ def db_exec(sql, args=()):
         conn.close()
 
 
-def db_healthy():
-    """Healthy = MySQL answers and the start-up work on it (admin user) is done."""
-    try:
-        db_query("SELECT 1 AS ok", one=True)
-    except Exception as e:  # noqa: BLE001 - any failure means "not healthy"
-        return False, str(e)
-    if not ADMIN_READY.is_set():
-        return False, "admin user not initialised yet (is the schema loaded?)"
-    return True, None
-
-
 def hash_password(password, salt):
     # Harbor 1.x: hex(pbkdf2(sha1, password, salt, 4096 rounds, 16 bytes))
     return hashlib.pbkdf2_hmac("sha1", password.encode(), salt.encode(), 4096, 16).hex()
@@ -129,12 +170,11 @@ def random_text(n):
     return "".join(secrets.choice(ALNUM) for _ in range(n))
 
 
-def ensure_admin():
-    """Give the admin user HARBOR_ADMIN_PASSWORD, but only when it has none yet
+def ensure_admin(password):
+    """Give the admin user the initial password, but only when it has none yet
     (missing row, or the empty password that registry.sql ships)."""
-    password = env("HARBOR_ADMIN_PASSWORD")
     if not password:
-        log("HARBOR_ADMIN_PASSWORD is empty; not initialising the admin user")
+        log("the initial admin password is empty; not initialising the admin user")
         return
     row = db_query("SELECT user_id, password FROM user WHERE username = 'admin'", one=True)
     salt = random_text(32)
@@ -153,23 +193,7 @@ def ensure_admin():
                        (hash_password(password, salt), salt))
         log("initial admin password %s", "set" if n else "was set concurrently by another node")
     else:
-        log("user admin already has a password; HARBOR_ADMIN_PASSWORD ignored")
-
-
-ADMIN_READY = threading.Event()
-
-
-def admin_initialiser():
-    delay = 1
-    while True:
-        try:
-            ensure_admin()
-            ADMIN_READY.set()
-            return
-        except Exception as e:  # noqa: BLE001
-            log("database not ready for admin initialisation (%s); retrying in %ss", e, delay)
-            time.sleep(delay)
-            delay = min(delay * 2, 5)
+        log("user admin already has a password; the initial password is ignored")
 
 
 def authenticate(username, password):
@@ -366,11 +390,11 @@ def grant(user, scopes):
 # ---------------------------------------------------------------- http
 
 def setting(name, default):
-    return env(name, default).strip()
+    return str(SETTINGS.get(name, default)).strip()
 
 
 def registry_url():
-    ext = setting("EXT_ENDPOINT", "http://localhost")
+    ext = setting("ext_endpoint", "http://localhost")
     return urllib.parse.urlsplit(ext).netloc or ext
 
 
@@ -460,7 +484,6 @@ class Handler(http.server.BaseHTTPRequestHandler):
             ("GET", "/api/projects"): self.projects_list,
             ("POST", "/api/projects"): self.projects_create,
             ("GET", "/api/systeminfo"): self.systeminfo,
-            ("GET", "/api/ping"): self.ping,
             ("GET", "/"): self.index,
         }
         handler = routes.get((method, path))
@@ -478,6 +501,9 @@ class Handler(http.server.BaseHTTPRequestHandler):
         except redis.exceptions.RedisError as e:
             log("redis error on %s %s: %s", method, path, e)
             self.error(500, "session store error: %s" % e)
+        except (OSError, ValueError) as e:
+            log("configuration error on %s %s: %s", method, path, e)
+            self.error(500, "Unexpected error")
 
     # -- endpoints
     def index(self, _q):
@@ -499,7 +525,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
                           headers=[("WWW-Authenticate", 'Basic realm="harbor"')])
                 return
         access = grant(user, scopes)
-        ttl = int(setting("TOKEN_EXPIRATION", "30") or 30) * 60
+        ttl = int(setting("token_expiration", "30") or 30) * 60
         try:
             tok, issued = SIGNER.token(user["username"] if user else "", service, access, ttl)
         except (OSError, ValueError) as e:
@@ -568,7 +594,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
         data = self.json_body()
         caller = self.current_user()
         is_admin = caller is not None and caller["sysadmin_flag"]
-        if not is_admin and not bool_setting("SELF_REGISTRATION"):
+        if not is_admin and not bool_setting("self_registration"):
             self.error(403, "self registration is disabled")
             return
         for field in ("username", "email", "password", "realname"):
@@ -606,7 +632,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
         if user is None:
             self.error(401, "UnAuthorized")
             return
-        if setting("PROJECT_CREATION_RESTRICTION", "everyone") == "adminonly" and not user["sysadmin_flag"]:
+        if setting("project_creation_restriction", "everyone") == "adminonly" and not user["sysadmin_flag"]:
             self.error(403, "only admin can create projects")
             return
         name = (data.get("project_name") or "").strip()
@@ -632,26 +658,24 @@ class Handler(http.server.BaseHTTPRequestHandler):
         return data if isinstance(data, dict) else {}
 
     def systeminfo(self, _q):
-        ok, err = db_healthy()
-        if not ok:
-            self.error(500, "database unreachable: %s" % err)
+        # Harbor 1.2.2's systeminfo reads the adminserver's configuration on every call.
+        try:
+            cfg = fetch_settings()
+        except (OSError, ValueError) as e:
+            log("systeminfo: cannot get the configuration from the adminserver: %s", e)
+            self.error(500, "Unexpected error")
             return
-        admiral = setting("ADMIRAL_URL", "NA")
+        get = lambda k, d="": str(cfg.get(k, d) if cfg.get(k) is not None else d).strip()
+        admiral = get("admiral_url", "NA")
+        ext = get("ext_endpoint", "http://localhost")
         self.send(200, {
             "with_notary": False, "with_admiral": admiral not in ("", "NA"),
-            "admiral_endpoint": admiral, "auth_mode": setting("AUTH_MODE", "db_auth"),
-            "registry_url": registry_url(),
-            "project_creation_restriction": setting("PROJECT_CREATION_RESTRICTION", "everyone"),
-            "self_registration": bool_setting("SELF_REGISTRATION"),
+            "admiral_endpoint": admiral, "auth_mode": get("auth_mode", "db_auth"),
+            "registry_url": urllib.parse.urlsplit(ext).netloc or ext,
+            "project_creation_restriction": get("project_creation_restriction", "everyone"),
+            "self_registration": get("self_registration", "on").lower() in ("on", "true", "1"),
             "has_ca_root": False, "harbor_version": VERSION,
         })
-
-    def ping(self, _q):
-        ok, err = db_healthy()
-        if not ok:
-            self.error(500, "database unreachable: %s" % err)
-            return
-        self.send(200, "Pong")
 
 
 class Server(socketserver.ThreadingMixIn, http.server.HTTPServer):
@@ -659,23 +683,43 @@ class Server(socketserver.ThreadingMixIn, http.server.HTTPServer):
     allow_reuse_address = True
     request_queue_size = 128
 
+    def handle_error(self, request, client_address):
+        # A client that hung up (a load balancer's health check) is not an error worth a traceback.
+        if isinstance(sys.exc_info()[1], (BrokenPipeError, ConnectionResetError)):
+            return
+        super().handle_error(request, client_address)
+
 
 def main():
     global SESSIONS
     # PID 1 in a container: SIGTERM (docker stop) has no default action, so handle it.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
-    log("harbor-lab ui %s starting; database %s@%s:%s/%s; external endpoint %s",
-        VERSION, env("MYSQL_USR", "root"), env("MYSQL_HOST", "mysql"), env("MYSQL_PORT", "3306"),
-        env("MYSQL_DATABASE", "registry"), env("EXT_ENDPOINT"))
-    key_file = env("LAB_SECRETKEY_PATH", "/etc/ui/key")
-    if not os.path.isfile(key_file):
-        log("WARNING: secret key %s is missing or not a file (mounted from <secretkey_path>/secretkey)", key_file)
+    log("harbor-lab ui %s starting; adminserver %s", VERSION, ADMIN_SERVER_URL)
+    # Like Harbor's ui: the adminserver first (60 s), then its configuration (a refused
+    # secret is fatal), then MySQL (60 s), then the admin password; any failure exits.
+    admin = urllib.parse.urlsplit(ADMIN_SERVER_URL)
+    wait_tcp("the adminserver", admin.hostname, admin.port or 80)
+    try:
+        cfg = fetch_settings()
+    except (OSError, ValueError) as e:
+        log("FATAL: failed to initialize configurations: failed to get configurations: %s", e)
+        sys.exit(1)
+    DB.update(host=cfg.get("mysql_host") or "mysql", port=int(cfg.get("mysql_port") or 3306),
+              user=cfg.get("mysql_username") or "root", password=cfg.get("mysql_password") or "",
+              database=cfg.get("mysql_database") or "registry")
+    log("database %s@%s:%s/%s; external endpoint %s", DB["user"], DB["host"], DB["port"], DB["database"],
+        cfg.get("ext_endpoint"))
+    wait_tcp("MySQL", DB["host"], DB["port"])
+    try:
+        ensure_admin(cfg.get("admin_initial_password") or "")
+    except Exception as e:  # noqa: BLE001 - Harbor's ui exits on any database failure at start
+        log("FATAL: failed to initialize the database: %s", e)
+        sys.exit(1)
     SESSIONS = make_session_store()
     try:
         SIGNER.key()
     except (OSError, ValueError) as e:
         log("WARNING: token signing key not usable yet: %s", e)
-    threading.Thread(target=admin_initialiser, daemon=True).start()
     srv = Server(("0.0.0.0", LISTEN_PORT), Handler)
     log("listening on :%d", LISTEN_PORT)
     srv.serve_forever()
