@@ -22,8 +22,9 @@ measure "unit tests (npm run test:unit)" npm run -s test:unit
 # shellcheck source=scripts/pulumi-env.sh
 . scripts/pulumi-env.sh
 if pulumi stack output --stack dev url >/dev/null 2>&1 && [ -S /run/harbor-ha-lab/docker.sock ]; then
-  measure "pulumi preview --stack dev, no changes" pulumi preview --stack dev --expect-no-changes
-  measure "pulumi up --stack dev, no changes" pulumi up --stack dev --yes --expect-no-changes
+  dev=(--stack dev --config-file "$(hh_stack_config dev)")
+  measure "pulumi preview --stack dev, no changes" pulumi preview "${dev[@]}" --expect-no-changes
+  measure "pulumi up --stack dev, no changes" pulumi up "${dev[@]}" --yes --expect-no-changes
   measure "200 docker logins through the lab load balancer" node --import tsx -e '
     const lab = require("./test/e2e/lab"); const s = lab.readStack(); lab.startClient(s);
     const a = lab.logins(s, 200); if (a.ok !== 200) { console.error(a); process.exit(1); }'

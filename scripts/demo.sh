@@ -18,14 +18,13 @@ lab/scripts/up.sh
 outputs="${HARBOR_HA_CACHE:-/var/cache/harbor-ha}/lab/state/outputs.json"
 log "lab: Harbor installer (the lab's stand-in with Harbor 1.2.2's layout)"
 lab/installer/build.sh >/dev/null
-# The stable "latest" paths keep Pulumi.dev.yaml unchanged across rebuilds of the lab installer.
 latest="${HARBOR_HA_CACHE:-/var/cache/harbor-ha}/lab/installer/latest"
 
-pulumi stack select --create dev >/dev/null
-node --import tsx scripts/lab-dev-config.ts "$outputs" "$latest/harbor-lab-installer-v1.2.2.tgz" "$latest/registry.sql"
+config="$(node --import tsx scripts/lab-stack-config.ts dev "$outputs" "$latest/harbor-lab-installer-v1.2.2.tgz" "$latest/registry.sql")"
+log "dev stack config (tracked Pulumi.dev.yaml + the lab's host keys and secrets): $config"
 if [ "${1:-}" = --no-up ]; then log "lab ready in $((SECONDS - t0))s; dev stack configured (npm run preview)"; exit 0; fi
-log "pulumi up --stack dev"
-pulumi up --stack dev --yes --skip-preview --policy-pack "$PWD/policy"
+log "pulumi up --stack dev --config-file $config"
+pulumi up --stack dev --config-file "$config" --yes --skip-preview --policy-pack "$PWD/policy"
 
 ca="${HARBOR_HA_CACHE:-/var/cache/harbor-ha}/lab/state/ca.crt"
 pulumi stack output --stack dev caPem >"$ca"
@@ -33,3 +32,4 @@ log "done in $((SECONDS - t0))s"
 log "registry: $(pulumi stack output --stack dev url) (through the lab load balancer on 127.0.0.1:8070)"
 log "trust it: install $ca as $(pulumi stack output --stack dev clientTrustPath) on a Docker client"
 log "admin password: pulumi stack output --stack dev --show-secrets adminPassword"
+log "more: . scripts/pulumi-env.sh && pulumi preview --stack dev \$(hh_config_args dev)"

@@ -21,12 +21,20 @@ t1="$(date +%s)"
 cd "$REPO"
 [ -f Pulumi.yaml ] || { log "ERROR: no Pulumi.yaml in $REPO"; exit 1; }
 log "backend $PULUMI_BACKEND_URL, stack $STACK"
-pulumi stack select --create "$STACK" --non-interactive
+# Selecting (or creating) the stack in the repository would write its encryption salt into the
+# tracked Pulumi.<stack>.yaml; a lab stack is created by scripts/lab-stack-config.ts instead.
+if [ ! -f "$(hh_stack_config "$STACK")" ]; then pulumi stack select --create "$STACK" --non-interactive; fi
 rc=0
 policy=(--policy-pack "$REPO/policy")
 [ -f "$REPO/policy/config/$STACK.json" ] && policy+=(--policy-pack-config "$REPO/policy/config/$STACK.json")
 [ -d "$REPO/policy/node_modules" ] || npm ci --prefix "$REPO/policy" --no-audit --no-fund --loglevel=error
-pulumi preview --stack "$STACK" "${policy[@]}" "$@" || rc=$?
+# A lab stack runs with the config the demo wrote outside the repository (host keys, secrets).
+config=()
+if [ -f "$(hh_stack_config "$STACK")" ]; then
+  config=(--config-file "$(hh_stack_config "$STACK")")
+  log "config: $(hh_stack_config "$STACK") (the lab's; npm run demo -- --no-up writes it)"
+fi
+pulumi preview --stack "$STACK" "${config[@]}" "${policy[@]}" "$@" || rc=$?
 t2="$(date +%s)"
 result="ok"
 [ "$rc" -eq 0 ] || result="FAILED (exit $rc)"

@@ -38,4 +38,10 @@ case "$PULUMI_BACKEND_URL" in
 file://*) mkdir -p "${PULUMI_BACKEND_URL#file://}" 2>/dev/null || true ;;
 esac
 
+# A lab stack (dev, dev-v2) runs with the config file the demo writes outside the repository: the
+# tracked Pulumi.<stack>.yaml plus the lab's host keys, secrets and cache paths.
+#   pulumi up --stack dev $(hh_config_args dev)
+hh_stack_config() { echo "${HARBOR_HA_CACHE:-/var/cache/harbor-ha}/lab/state/Pulumi.$1.yaml"; }
+hh_config_args() { if [ -f "$(hh_stack_config "$1")" ]; then echo "--config-file $(hh_stack_config "$1")"; fi; }
+
 unset _hh_repo _hh_cache

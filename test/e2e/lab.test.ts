@@ -1,16 +1,24 @@
-// The lab end to end: `npm run demo` from a clean lab, the HA checks through the load balancer,
-// a second up with no changes, destroy keeping the data, and a new up serving the old image.
-// Everything is torn down at the end. Needs root (the lab's own Docker engine, FUSE).
+// The lab end to end: `npm run demo` from a clean lab, the HA checks (each with its negative
+// control) through the load balancer, a second up with no changes, a node lost, destroy keeping
+// the data, and a new up serving the old image. Everything is torn down at the end. Needs root
+// (the lab's own Docker engine, FUSE). Every run starts from the tracked Pulumi.dev.yaml and an
+// empty lab, whatever an earlier run left.
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import { after, before, describe, it } from "node:test";
-import { labDocker, log, pulumi, pullThrough, readStack, repo, Stack, startClient, stopClient, waitHealthy } from "./lab";
-import { loginsThroughLb, nodeLost, Outcome, pushNode1PullNode3, report, unsharedKeysFail } from "./verify";
+import { labStackConfigPath } from "../../scripts/labStack";
+import { inVm, labDocker, log, pulumi, pullThrough, readStack, repo, Stack, startClient, stopClient, waitHealthy } from "./lab";
+import {
+    keypairServed, loginsThroughLb, nodeLost, Outcome, pushNode1PullNode3, report, sessionsShared, unsharedKeysFail, unsharedSecretKeyFails,
+} from "./verify";
 
 function sh(script: string): { status: number | null; out: string } {
     const r = spawnSync("bash", ["-c", script], { cwd: repo, encoding: "utf8", stdio: ["ignore", "pipe", "pipe"], maxBuffer: 256 << 20 });
     return { status: r.status, out: `${r.stdout}\n${r.stderr}` };
 }
+
+/** A pulumi command on the dev stack with its lab config file. */
+const dev = (args: string) => sh(`. scripts/pulumi-env.sh && pulumi ${args} --stack dev --config-file ${labStackConfigPath("dev")}`);
 
 function timed<T>(what: string, f: () => T): T {
     const t0 = Date.now();
@@ -25,18 +33,24 @@ function expectAll(outcomes: Outcome[]): void {
     assert.ok(report(outcomes), outcomes.filter(o => !o.ok).map(o => `${o.name}: ${o.figure}`).join("; "));
 }
 
+/** Nothing of harbor-ha on a VM: no installer, no fstab line, no mount. */
+function untouched(vm: string): boolean {
+    return labDocker(["exec", vm, "bash", "-c",
+        "test ! -e /opt/harbor && test ! -e /opt/harbor-installer.tgz && ! grep -q fuse.ceph /etc/fstab && ! mountpoint -q /mnt/cephfs/harbor && echo untouched"]).trim() === "untouched";
+}
+
 let s: Stack;
 const tag = `e2e${Date.now()}`;
 
 describe("the lab, end to end", { concurrency: 1 }, () => {
     before(() => {
-        // A clean slate: no lab data, secrets or dev state left from an earlier run.
+        // A clean slate: no lab data, secrets, dev state or dev config left from an earlier run.
         sh("lab/scripts/down.sh --purge --keep-engine; . scripts/pulumi-env.sh 2>/dev/null && pulumi stack rm dev --yes --force --preserve-config >/dev/null 2>&1; true");
     });
 
     after(() => {
         stopClient();
-        const d = sh(". scripts/pulumi-env.sh && pulumi destroy --stack dev --yes --skip-preview >/dev/null && lab/scripts/down.sh --purge");
+        const d = sh(`. scripts/pulumi-env.sh && pulumi destroy --stack dev --config-file ${labStackConfigPath("dev")} --yes --skip-preview >/dev/null && lab/scripts/down.sh --purge`);
         log(`teardown: ${d.status === 0 ? "done" : d.out.slice(-2000)}`);
     });
 
@@ -52,35 +66,48 @@ describe("the lab, end to end", { concurrency: 1 }, () => {
             assert.equal(count(type), n, `${type} in the preview`);
         }
         assert.match(r.out, /harbor-ha@v0\.1\.0 \(local: /, "the policy pack ran");
-        assert.doesNotMatch(r.out, /[Dd]ownloading|plugin install/, "nothing was downloaded");
+        // The toolchain's own lines say it tried upstream's plugins; the preview itself downloads nothing.
+        const preview = r.out.split("\n").filter(l => !l.startsWith("[toolchain]")).join("\n");
+        assert.doesNotMatch(preview, /[Dd]ownloading|plugin install/, "nothing was downloaded");
     });
 
     it("a node below the free-space threshold is refused with one message, and nothing on it changes", () => {
         // The lab's disks are large; a threshold of 99 % stands for the seed's 92 %-full root disk.
-        const set = sh(". scripts/pulumi-env.sh && pulumi config set --stack dev --path harbor-ha:preflight.minFreeSpacePercent 99");
+        const set = dev("config set --path harbor-ha:preflight.minFreeSpacePercent 99");
         assert.equal(set.status, 0, set.out);
         try {
-            const r = timed("refused up", () => sh(". scripts/pulumi-env.sh && pulumi up --stack dev --yes --skip-preview"));
+            const r = timed("refused up", () => dev("up --yes --skip-preview"));
             assert.notEqual(r.status, 0, "the update must fail");
             // Pulumi stops scheduling at the first failure, so how many nodes report depends on timing.
             assert.match(r.out, /node harbor-[123] failed preflight, nothing was changed on it:/);
             assert.match(r.out, /- free space on \/ is \d+% \(\d+ MiB free\) \(threshold >= 99%\)/);
-            for (const vm of ["vm1", "vm2", "vm3"]) {
-                const untouched = labDocker(["exec", vm, "bash", "-c",
-                    "test ! -e /opt/harbor && ! grep -q fuse.ceph /etc/fstab && ! mountpoint -q /mnt/cephfs/harbor && echo untouched"]).trim();
-                assert.equal(untouched, "untouched", `${vm} was changed`);
-            }
+            for (const vm of ["vm1", "vm2", "vm3"]) assert.ok(untouched(vm), `${vm} was changed`);
         } finally {
-            sh(". scripts/pulumi-env.sh && pulumi config rm --stack dev --path harbor-ha:preflight.minFreeSpacePercent");
+            dev("config rm --path harbor-ha:preflight.minFreeSpacePercent");
         }
     });
 
-    it("npm run demo brings three healthy nodes up from nothing", () => {
+    it("a node without the Python that Harbor 1.2's prepare needs is refused, naming the fix", () => {
+        // As on a current distribution: no Python 2 at all on vm3.
+        inVm("vm3", "mv /usr/bin/python2.7 /usr/bin/python2.7.away");
+        try {
+            const r = timed("refused up (no Python 2)", () => dev("up --yes --skip-preview"));
+            assert.notEqual(r.status, 0, "the update must fail");
+            assert.match(r.out, /node harbor-3 failed preflight, nothing was changed on it:\n\s+- prepare interpreter is none \(threshold Python 2\.7 \(Harbor 1\.2\.2's prepare\)\)/);
+            assert.match(r.out, /Harbor 1\.2\.2's prepare \(#!\/usr\/bin\/python\) needs Python 2\.7: none of python2\.7, python2, python is\. Provide it with scripts\/node-python2\.sh/);
+            assert.ok(untouched("vm3"), "vm3 was changed");
+        } finally {
+            inVm("vm3", "mv /usr/bin/python2.7.away /usr/bin/python2.7");
+        }
+    });
+
+    it("npm run demo brings three healthy nodes up, each running prepare with Python 2.7", () => {
         const r = timed("demo", () => sh("npm run -s demo"));
         assert.equal(r.status, 0, r.out.slice(-4000));
         const status = JSON.parse(pulumi(["stack", "output", "--stack", "dev", "nodeStatus", "--json"])) as Record<string, string>;
         assert.deepEqual(Object.keys(status).sort(), ["harbor-1", "harbor-2", "harbor-3"]);
         for (const line of Object.values(status)) assert.match(line, /healthy/);
+        for (const vm of ["vm1", "vm2", "vm3"]) assert.match(inVm(vm, "cat /opt/harbor/.harbor-ha/deploy.log"), /^prepare: \/usr\/bin\/python2\.7 \(2\.7\.18\)$/m);
         s = readStack();
         startClient(s);
     });
@@ -89,16 +116,28 @@ describe("the lab, end to end", { concurrency: 1 }, () => {
         expectAll([timed("logins", () => loginsThroughLb(s, 200))]);
     });
 
-    it("an image pushed through node 1 is pulled through node 3", () => {
+    it("every node serves the stack's token keypair (not the installer's)", () => {
+        expectAll(keypairServed(s));
+    });
+
+    it("an image pushed through node 1 is pulled, layer and all, through node 3", () => {
         expectAll([pushNode1PullNode3(s, tag)]);
+    });
+
+    it("a UI session opened on node 1 is valid on node 3; with Redis not shared it is not", () => {
+        expectAll(timed("sessions", () => sessionsShared(s)));
     });
 
     it("with the keys NOT shared, logins fail with 401 (the seed's problem 2); restored, they all pass", () => {
         expectAll(timed("unshared keys", () => unsharedKeysFail(s)));
     });
 
+    it("with the secretkey NOT shared, a node cannot read the settings another wrote; restored, it can", () => {
+        expectAll(timed("unshared secretkey", () => unsharedSecretKeyFails(s)));
+    });
+
     it("a second pulumi up reports no changes", () => {
-        const r = sh(". scripts/pulumi-env.sh && pulumi up --stack dev --yes --expect-no-changes");
+        const r = dev("up --yes --expect-no-changes");
         assert.equal(r.status, 0, r.out.slice(-4000));
         assert.match(r.out, /\d+ unchanged/);
     });
@@ -106,16 +145,16 @@ describe("the lab, end to end", { concurrency: 1 }, () => {
     it("moving a VM's Docker data root to its data disk keeps an image loaded before the move", () => {
         const vm = s.nodes[0].vm;
         labDocker(["exec", vm, "bash", "-c", "d=$(mktemp -d) && echo marker >$d/m && tar -C $d -c m | docker import - lab/marker:1 >/dev/null"]);
-        const set = sh(". scripts/pulumi-env.sh && pulumi config set --stack dev --path 'harbor-ha:nodes[0].dockerDataRoot' /data/docker");
+        const set = dev("config set --path 'harbor-ha:nodes[0].dockerDataRoot' /data/docker");
         assert.equal(set.status, 0, set.out);
-        const r = timed("data root move", () => sh(". scripts/pulumi-env.sh && pulumi up --stack dev --yes --skip-preview"));
+        const r = timed("data root move", () => dev("up --yes --skip-preview"));
         assert.equal(r.status, 0, r.out.slice(-4000));
         assert.match(r.out, /docker: data root of harbor-1 moved from \/var\/lib\/docker to \/data\/docker/);
         assert.equal(labDocker(["exec", vm, "docker", "info", "--format", "{{.DockerRootDir}}"]).trim(), "/data/docker");
         labDocker(["exec", vm, "docker", "image", "inspect", "lab/marker:1"]);
         assert.match(labDocker(["exec", vm, "cat", "/etc/docker/daemon.json"]), /"data-root": "\/data\/docker"/);
         waitHealthy(s, [s.nodes[0].address]);
-        const again = sh(". scripts/pulumi-env.sh && pulumi up --stack dev --yes --expect-no-changes");
+        const again = dev("up --yes --expect-no-changes");
         assert.equal(again.status, 0, again.out.slice(-4000));
     });
 
@@ -126,7 +165,7 @@ describe("the lab, end to end", { concurrency: 1 }, () => {
     });
 
     it("pulumi destroy keeps CephFS data and the database; a new up serves the image pushed before", () => {
-        const d = timed("destroy", () => sh(". scripts/pulumi-env.sh && pulumi destroy --stack dev --yes --skip-preview"));
+        const d = timed("destroy", () => dev("destroy --yes --skip-preview"));
         assert.equal(d.status, 0, d.out.slice(-4000));
         const tables = labDocker(["exec", "mariadb", "sh", "-c",
             'mysql -uroot -p"$MARIADB_ROOT_PASSWORD" -N -B -e "SELECT COUNT(*) FROM information_schema.tables WHERE table_schema = \'registry\'"']).trim();
@@ -137,7 +176,7 @@ describe("the lab, end to end", { concurrency: 1 }, () => {
             }).status;
             assert.notEqual(mounted, 0, `${n.vm}: CephFS unmounted by destroy`);
         }
-        const u = timed("up after destroy", () => sh(". scripts/pulumi-env.sh && pulumi up --stack dev --yes --skip-preview"));
+        const u = timed("up after destroy", () => dev("up --yes --skip-preview"));
         assert.equal(u.status, 0, u.out.slice(-4000));
         s = readStack();
         startClient(s);

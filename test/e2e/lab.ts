@@ -1,8 +1,11 @@
 // Drives the running lab for the HA checks: a client "VM" on the lab network (its own Docker
-// engine) does real docker login / push / pull through the load balancer, as a user's host would.
+// engine) does real docker login / push / pull and UI logins through the load balancer or one
+// node, as a user's host would. Every attempt is counted once; nothing here retries.
 import { execFileSync, ExecFileSyncOptions, spawnSync } from "node:child_process";
+import { createPublicKey, verify, X509Certificate } from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
+import { labStackConfigPath } from "../../scripts/labStack";
 
 export const repo = path.join(__dirname, "..", "..");
 export const cache = process.env.HARBOR_HA_CACHE ?? "/var/cache/harbor-ha";
@@ -10,6 +13,9 @@ const labEnv = { ...process.env, DOCKER_HOST: "unix:///run/harbor-ha-lab/docker.
 const client = "lab-client";
 const clientIp = "10.213.70.30";
 const lbIp = "10.213.70.13";
+export const labDns = "10.213.70.14";
+/** Where the VMs keep Harbor (the dev stack's installDir). */
+export const installDir = "/opt/harbor";
 
 export function log(msg: string): void {
     process.stdout.write(`[verify] ${msg}\n`);
@@ -24,35 +30,55 @@ export function labDocker(args: string[], input?: string): string {
     return run("docker", args, { env: labEnv, input });
 }
 
+/** A shell script in a lab VM; returns its stdout. */
+export function inVm(vm: string, script: string, input?: string): string {
+    return labDocker(["exec", "-i", vm, "bash", "-c", `set -euo pipefail\n${script}`], input);
+}
+
 /** The project's Pulumi, with the toolchain's environment. */
 export function pulumi(args: string[], input?: string): string {
     return run("bash", ["-c", '. scripts/pulumi-env.sh && exec pulumi "$@"', "pulumi", ...args], { cwd: repo, input });
 }
 
+/** `--stack <stack> --config-file <the lab's config of it>`: a lab stack's config lives outside the repo. */
+export function stackArgs(stack: string): string[] {
+    return ["--stack", stack, "--config-file", labStackConfigPath(stack)];
+}
+
 export interface Stack {
+    name: string;
     domain: string;
     port: number;
     host: string;
     nodes: { name: string; vm: string; address: string }[];
     caPem: string;
     adminPassword: string;
+    tokenCertificatePem: string;
+    tokenCertFingerprint: string;
+    /** Harbor's data directory on CephFS (<ceph.mountPoint>/data). */
+    dataPath: string;
 }
 
-export function readStack(): Stack {
-    const cfg = JSON.parse(pulumi(["config", "--stack", "dev", "--json"])) as Record<string, { value?: string }>;
+export function readStack(stack = "dev"): Stack {
+    const cfg = JSON.parse(pulumi(["config", ...stackArgs(stack), "--json"])) as Record<string, { value?: string }>;
     const nodes = JSON.parse(cfg["harbor-ha:nodes"].value!) as { name: string; address: string; sshPort: number }[];
     const domain = cfg["harbor-ha:domain"].value!;
     const port = Number(cfg["harbor-ha:port"].value ?? 8070);
+    const output = (name: string, secret = false) =>
+        pulumi(["stack", "output", "--stack", stack, ...(secret ? ["--show-secrets"] : []), name]).trim();
     return {
-        domain, port, host: `${domain}:${port}`,
+        name: stack, domain, port, host: `${domain}:${port}`,
         // The lab names its VMs vm1..vmN by SSH port 2201..
         nodes: nodes.map(n => ({ name: n.name, vm: `vm${n.sshPort - 2200}`, address: n.address })),
-        caPem: pulumi(["stack", "output", "--stack", "dev", "caPem"]).trim() + "\n",
-        adminPassword: pulumi(["stack", "output", "--stack", "dev", "--show-secrets", "adminPassword"]).trim(),
+        caPem: `${output("caPem")}\n`,
+        adminPassword: output("adminPassword", true),
+        tokenCertificatePem: `${output("tokenCertificatePem")}\n`,
+        tokenCertFingerprint: output("tokenCertFingerprint"),
+        dataPath: `${(JSON.parse(cfg["harbor-ha:ceph"].value!) as { mountPoint?: string }).mountPoint ?? "/mnt/cephfs/harbor"}/data`,
     };
 }
 
-function clientExec(script: string, input?: string): string {
+export function clientExec(script: string, input?: string): string {
     return labDocker(["exec", "-i", client, "bash", "-c", script], input);
 }
 
@@ -65,12 +91,12 @@ export function startClient(s: Stack): void {
         const dataDir = path.join(cache, "lab", "data", client, "docker");
         fs.mkdirSync(dataDir, { recursive: true });
         labDocker(["run", "-d", "--name", client, "--hostname", client, "--label", "harbor-ha-lab=1",
-            "--network", "harbor-ha-lab", "--ip", clientIp, "--add-host", `${s.domain}:${lbIp}`,
+            "--network", "harbor-ha-lab", "--ip", clientIp, "--dns", labDns,
             "--cap-add", "ALL", "--cap-drop", "SYS_RESOURCE", "--security-opt", "seccomp=unconfined",
             "--security-opt", "apparmor=unconfined", "--cgroupns", "host", "-v", "/sys/fs/cgroup:/sys/fs/cgroup:rw",
             "-v", `${dataDir}:/var/lib/docker`, "-e", "LAB_SSH_AUTHORIZED_KEYS=", image]);
     }
-    for (let i = 0; i < 60; i++) {
+    for (let i = 0; ; i++) {
         if (spawnSync("docker", ["exec", client, "docker", "version"], { env: labEnv, stdio: "ignore" }).status === 0) break;
         if (i === 59) throw new Error(`${client}: its Docker engine did not start`);
         execFileSync("sleep", ["1"]);
@@ -79,6 +105,9 @@ export function startClient(s: Stack): void {
     for (const host of [s.host, ...s.nodes.map(n => `${n.address}:${s.port}`)]) {
         clientExec(`mkdir -p /etc/docker/certs.d/${host} && cat > /etc/docker/certs.d/${host}/ca.crt`, s.caPem);
     }
+    clientExec("cat > /root/ca.crt", s.caPem);
+    // The domain is the load balancer's, as a user's DNS would have it.
+    if (clientExec(`getent hosts ${s.domain} | cut -d' ' -f1`).trim() !== lbIp) throw new Error(`${client}: ${s.domain} does not resolve to the load balancer`);
 }
 
 export function stopClient(): void {
@@ -88,13 +117,14 @@ export function stopClient(): void {
 export interface Attempts {
     total: number;
     ok: number;
+    /** Refused by the registry or token service with HTTP 401 (Docker's "401 Unauthorized"). */
     unauthorized: number;
     other: string[];
 }
 
 /** One line per attempt ("ok", "401" or "fail ..."), counted. */
 function tally(out: string): Attempts {
-    const lines = out.trim().split("\n");
+    const lines = out.trim().split("\n").filter(l => l !== "");
     return {
         total: lines.length,
         ok: lines.filter(l => l === "ok").length,
@@ -103,13 +133,16 @@ function tally(out: string): Attempts {
     };
 }
 
+/** Shell: classifies a docker command's output ($out) as one attempt line. */
+const classify = `if printf '%s' "$out" | grep -Eq '(^|[^0-9])401 Unauthorized'; then echo 401
+  else echo "fail $(printf '%s' "$out" | tr '\\n' ' ')"; fi`;
+
 /** N consecutive `docker login`s; every attempt counts once, none is retried. */
 export function logins(s: Stack, n: number, registry = s.host): Attempts {
     const out = clientExec(`read -r pw
 for i in $(seq ${n}); do
   if out=$(printf '%s' "$pw" | docker login -u admin --password-stdin ${registry} 2>&1); then echo ok
-  elif printf '%s' "$out" | grep -q 401; then echo 401
-  else echo "fail $(printf '%s' "$out" | tr '\\n' ' ')"; fi
+  else ${classify}; fi
   docker logout ${registry} >/dev/null 2>&1 || true
 done`, `${s.adminPassword}\n`);
     return tally(out);
@@ -121,63 +154,173 @@ export function pushThrough(s: Stack, nodeAddress: string, tag: string): { ref: 
     const id = clientExec(`read -r pw
 set -e
 printf '%s' "$pw" | docker login -u admin --password-stdin ${nodeAddress}:${s.port} >/dev/null
-d=$(mktemp -d); echo "harbor-ha ${tag} $(date +%s%N)" > "$d/probe.txt"
-id=$(tar -C "$d" -c probe.txt | docker import - ${ref})
+d=$(mktemp -d); head -c 1048576 /dev/urandom > "$d/probe.bin"; echo "harbor-ha ${tag}" > "$d/probe.txt"
+id=$(tar -C "$d" -c probe.bin probe.txt | docker import - ${ref})
 docker push ${ref} >/dev/null
 echo "$id"`, `${s.adminPassword}\n`).trim();
     return { ref, id };
 }
 
-/** Pulls a pushed image through another address after deleting the local copy; returns the image ID. */
+/**
+ * Pulls a pushed image through an address with no local copy of it left: the layer is downloaded
+ * through that address ("Pull complete"). Returns the image ID.
+ */
 export function pullThrough(s: Stack, registry: string, repoTag: string): string {
-    return clientExec(`read -r pw
+    const out = clientExec(`read -r pw
 set -e
 printf '%s' "$pw" | docker login -u admin --password-stdin ${registry} >/dev/null
-docker image rm -f ${registry}/${repoTag} >/dev/null 2>&1 || true
-docker pull ${registry}/${repoTag} >/dev/null
+for ref in $(docker images --format '{{.Repository}}:{{.Tag}}' | grep -F '/${repoTag}' || true); do
+  docker image rm -f "$ref" >/dev/null
+done
+pulled=$(docker pull ${registry}/${repoTag})
+printf '%s\\n' "$pulled" | grep -q 'Pull complete' || { echo "no layer was downloaded: $pulled" >&2; exit 1; }
 docker image inspect --format '{{.Id}}' ${registry}/${repoTag}`, `${s.adminPassword}\n`).trim();
+    return out;
 }
 
-/** N pulls in a row through a registry address; each attempt counts once. */
+/** A login followed by N pulls through an address; the login and each pull count once, each pull downloads the layer. */
 export function pulls(s: Stack, n: number, registry: string, repoTag: string): Attempts {
+    const ref = `${registry}/${repoTag}`;
     const out = clientExec(`read -r pw
-printf '%s' "$pw" | docker login -u admin --password-stdin ${registry} >/dev/null 2>&1 || true
+if ! out=$(printf '%s' "$pw" | docker login -u admin --password-stdin ${registry} 2>&1); then
+  # Without a login every pull would fail: each counts as failed.
+  for i in $(seq ${n}); do echo "fail login: $(printf '%s' "$out" | tr '\\n' ' ')"; done
+  exit 0
+fi
 for i in $(seq ${n}); do
-  docker image rm -f ${registry}/${repoTag} >/dev/null 2>&1 || true
-  if out=$(docker pull ${registry}/${repoTag} 2>&1); then echo ok
-  elif printf '%s' "$out" | grep -q 401; then echo 401
-  else echo "fail $(printf '%s' "$out" | tr '\\n' ' ')"; fi
+  for r in $(docker images --format '{{.Repository}}:{{.Tag}}' | grep -F '/${repoTag}' || true); do docker image rm -f "$r" >/dev/null 2>&1 || true; done
+  if out=$(docker pull ${ref} 2>&1) && printf '%s' "$out" | grep -q 'Pull complete'; then echo ok
+  elif [ -n "$out" ] && docker image inspect ${ref} >/dev/null 2>&1; then echo "fail no layer downloaded: $(printf '%s' "$out" | tr '\\n' ' ')"
+  else ${classify}; fi
 done`, `${s.adminPassword}\n`);
     return tally(out);
+}
+
+/** curl from the client to one node (by its address, the domain resolved to it) over TLS with the cluster CA. */
+function nodeCurl(s: Stack, address: string, args: string): string {
+    return `curl -sS -m 10 --cacert /root/ca.crt --resolve ${s.domain}:${s.port}:${address} ${args}`;
+}
+
+/** Logs in to the UI on one node (POST /login) and returns the session cookie value. */
+export function uiLogin(s: Stack, address: string): string {
+    const cookie = clientExec(`read -r pw
+${nodeCurl(s, address, `-o /dev/null -w '%{http_code}\\n' -c /tmp/ui-cookies --data-urlencode principal=admin --data-urlencode "password=$pw" https://${s.host}/login`)} | grep -qx 200 || { echo "login refused" >&2; exit 1; }
+awk '$6 == "beegosessionID" {print $7}' /tmp/ui-cookies`, `${s.adminPassword}\n`).trim();
+    if (!/^[A-Za-z0-9]+$/.test(cookie)) throw new Error(`no session cookie from ${address}`);
+    return cookie;
+}
+
+/** GET /api/users/current on a node with a session cookie: the HTTP status and the user name. */
+export function uiCurrentUser(s: Stack, address: string, cookie: string): { status: number; username?: string } {
+    const out = clientExec(`${nodeCurl(s, address, `-b beegosessionID=${cookie} -w '\\n%{http_code}' https://${s.host}/api/users/current`)}`).trim().split("\n");
+    const status = Number(out.pop());
+    let username: string | undefined;
+    try {
+        username = (JSON.parse(out.join("\n")) as { username?: string }).username;
+    } catch {
+        username = undefined;
+    }
+    return { status, username };
+}
+
+/** What one node serves for the token keypair: the registry's root.crt, and a token from its ui. */
+export interface ServedKeys {
+    /** sha256 fingerprint of the certificate the node's registry verifies tokens with. */
+    rootCrtFingerprint: string;
+    /** Whether a token issued by the node verifies with the stack's token certificate. */
+    tokenSignedByClusterKey: boolean;
+}
+
+export function servedKeys(s: Stack, node: { vm: string; address: string }): ServedKeys {
+    const rootCrt = inVm(node.vm, "docker exec registry cat /etc/registry/root.crt");
+    const token = JSON.parse(clientExec(`read -r pw
+${nodeCurl(s, node.address, `-f -u "admin:$pw" 'https://${s.host}/service/token?service=harbor-registry&scope=repository:library/harbor-ha-probe:pull'`)}`,
+    `${s.adminPassword}\n`)) as { token: string };
+    const [header, claims, signature] = token.token.split(".");
+    const signedBy = verify("RSA-SHA256", Buffer.from(`${header}.${claims}`), createPublicKey(s.tokenCertificatePem), Buffer.from(signature, "base64url"));
+    return { rootCrtFingerprint: new X509Certificate(rootCrt).fingerprint256, tokenSignedByClusterKey: signedBy };
+}
+
+/**
+ * Restarts some of a node's Harbor containers the way an operator must: the proxy last. Harbor's
+ * nginx resolves the other containers' addresses only when it starts, and containers restarted
+ * together can swap addresses, so a proxy left running sends requests to the wrong container.
+ */
+export function restartHarbor(vm: string, services: string[]): void {
+    inVm(vm, `cd ${installDir}
+docker-compose restart ${services.join(" ")} >/dev/null 2>&1
+docker-compose restart proxy >/dev/null 2>&1`);
+}
+
+/** Like restartHarbor, for a changed env file: a restart keeps a container's old environment. */
+export function recreateHarbor(vm: string, services: string[]): void {
+    inVm(vm, `cd ${installDir}
+docker-compose up -d --no-deps --force-recreate ${services.join(" ")} >/dev/null 2>&1
+docker-compose restart proxy >/dev/null 2>&1`);
 }
 
 /**
  * The seed's problem 2 on purpose: the given VMs get their own token keypair, as if each had run
  * prepare with customize_crt on; returns a function that puts the cluster's keypair back.
  */
-export function unshareKeys(s: Stack, vms: string[]): () => void {
-    const dir = "/opt/harbor/common/config";
+export function unshareKeys(vms: string[]): () => void {
+    const dir = `${installDir}/common/config`;
     for (const vm of vms) {
-        labDocker(["exec", vm, "bash", "-c", `set -e
-cd ${dir}
+        inVm(vm, `cd ${dir}
 cp -p ui/private_key.pem /root/cluster-private_key.pem && cp -p registry/root.crt /root/cluster-root.crt
-openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=${vm}-own -keyout ui/private_key.pem -out registry/root.crt 2>/dev/null
-cd /opt/harbor && docker-compose restart ui registry >/dev/null 2>&1`]);
+openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=${vm}-own -keyout ui/private_key.pem -out registry/root.crt 2>/dev/null`);
+        restartHarbor(vm, ["ui", "registry"]);
     }
     return () => {
         for (const vm of vms) {
-            labDocker(["exec", vm, "bash", "-c", `set -e
-cp -p /root/cluster-private_key.pem ${dir}/ui/private_key.pem && cp -p /root/cluster-root.crt ${dir}/registry/root.crt
-cd /opt/harbor && docker-compose restart ui registry >/dev/null 2>&1`]);
+            inVm(vm, `cp -p /root/cluster-private_key.pem ${dir}/ui/private_key.pem && cp -p /root/cluster-root.crt ${dir}/registry/root.crt`);
+            restartHarbor(vm, ["ui", "registry"]);
         }
     };
+}
+
+/** Sessions NOT shared: the VM's ui keeps its sessions in another Redis database; returns the undo. */
+export function unshareSessions(vm: string): () => void {
+    const env = `${installDir}/common/config/ui/env`;
+    inVm(vm, `cp -p ${env} /root/cluster-ui.env
+sed -i -E 's/^(_REDIS_URL=.*,)[0-9]+$/\\17/' ${env}
+grep -Eq '^_REDIS_URL=.*,7$' ${env}`);
+    recreateHarbor(vm, ["ui"]);
+    return () => {
+        inVm(vm, `cp -p /root/cluster-ui.env ${env}`);
+        recreateHarbor(vm, ["ui"]);
+    };
+}
+
+/**
+ * The secretkey NOT shared: the VM's adminserver and ui read a different 16-character key (as if
+ * its prepare had made its own); returns the undo. The compose file is the node's own copy, so the
+ * next deploy puts the cluster's back too.
+ */
+export function unshareSecretKey(vm: string, dataPath: string): () => void {
+    const compose = `${installDir}/docker-compose.yml`;
+    inVm(vm, `cp -p ${compose} /root/cluster-compose.yml
+openssl rand -hex 8 | tr -d '\\n' > /root/other-secretkey
+[ "$(wc -c < /root/other-secretkey)" = 16 ]
+sed -i 's#${dataPath}/secretkey:#/root/other-secretkey:#' ${compose}
+grep -q '/root/other-secretkey:/etc/adminserver/key' ${compose}
+cd ${installDir} && docker-compose up -d --force-recreate >/dev/null 2>&1`);
+    return () => {
+        inVm(vm, `cp -p /root/cluster-compose.yml ${compose} && cd ${installDir} && docker-compose up -d --force-recreate >/dev/null 2>&1`);
+    };
+}
+
+/** Whether a node answers its health endpoint through its own address right now. */
+export function healthy(s: Stack, address: string): boolean {
+    return spawnSync("docker", ["exec", client, "bash", "-c",
+        nodeCurl(s, address, `-f -o /dev/null https://${s.host}/api/systeminfo`)], { env: labEnv, stdio: "ignore" }).status === 0;
 }
 
 /** Waits until every given node answers its health endpoint through its own address. */
 export function waitHealthy(s: Stack, addresses: string[], timeoutSeconds = 180): void {
     for (const a of addresses) {
         clientExec(`for i in $(seq ${timeoutSeconds}); do
-  curl -fsS -m 3 --cacert /etc/docker/certs.d/${s.host}/ca.crt --resolve ${s.domain}:${s.port}:${a} https://${s.host}/api/systeminfo >/dev/null 2>&1 && exit 0
+  ${nodeCurl(s, a, `-f -o /dev/null https://${s.host}/api/systeminfo`)} >/dev/null 2>&1 && exit 0
   sleep 1
 done
 echo "node ${a} not healthy after ${timeoutSeconds}s" >&2; exit 1`);
