@@ -7,11 +7,20 @@ import { readInstaller, resolveInstaller } from "./config/installer";
 import { HarborCluster } from "./components/harborCluster";
 import { requireFlavor } from "./render/flavors";
 
+/** The Harbor version this stack's nodes run now: its own last `harborVersion` output (none on a new stack). */
+async function deployedHarborVersion(): Promise<string | undefined> {
+    const self = new pulumi.StackReference(`${pulumi.getOrganization()}/${pulumi.getProject()}/${pulumi.getStack()}`);
+    const v = (await self.getOutputDetails("harborVersion")).value;
+    return typeof v === "string" && v !== "" ? v : undefined;
+}
+
 async function main() {
     // Validation first: a bad stack file stops here, before any resource is registered.
     const { config, secrets } = loadConfig();
     for (const w of configWarnings(config)) pulumi.log.warn(w);
-    const installer = readInstaller(await resolveInstaller(config.installer), requireFlavor(config.harborVersion));
+    const flavor = requireFlavor(config.harborVersion);
+    const installer = readInstaller(await resolveInstaller(config.installer), flavor);
+    const mysql = flavor.database === "mysql";
     const cluster = new HarborCluster("cluster", {
         domain: config.domain,
         port: config.port,
@@ -19,6 +28,7 @@ async function main() {
         tls: config.tls,
         tlsPrivateKey: secrets.tlsPrivateKey,
         harborVersion: config.harborVersion,
+        deployedHarborVersion: await deployedHarborVersion(),
         installer,
         installDir: config.installDir,
         nodes: config.nodes,
@@ -26,9 +36,10 @@ async function main() {
         ceph: config.ceph,
         cephSecret: secrets.cephSecret!,
         mysql: config.mysql,
-        mysqlPassword: secrets.mysqlPassword,
-        mysqlAdminPassword: secrets.mysqlAdminPassword,
-        mysqlSchemaSql: config.mysql.schemaFile ? fs.readFileSync(config.mysql.schemaFile, "utf8") : undefined,
+        postgres: config.postgres,
+        databasePassword: mysql ? secrets.mysqlPassword : secrets.postgresPassword,
+        databaseAdminPassword: mysql ? secrets.mysqlAdminPassword : secrets.postgresAdminPassword,
+        mysqlSchemaSql: config.mysql?.schemaFile ? fs.readFileSync(config.mysql.schemaFile, "utf8") : undefined,
         redis: config.redis,
         redisPassword: secrets.redisPassword,
         adminPassword: secrets.adminPassword,
@@ -38,6 +49,8 @@ async function main() {
     });
     return {
         url: cluster.url,
+        harborVersion: cluster.harborVersion,
+        upgrade: cluster.upgrade,
         nodeStatus: cluster.nodeStatus,
         preflight: cluster.preflight,
         tokenCertFingerprint: cluster.tokenCertFingerprint,

@@ -39,3 +39,35 @@ export function runScript(script: pulumi.Input<RemoteScript>, data?: pulumi.Inpu
         stdin: data === undefined ? s.text : pulumi.secret(pulumi.all([s, data]).apply(([sc, d]) => sc.text + d)),
     };
 }
+
+/** A node something runs on, once it may be changed. */
+export interface NodeTarget {
+    name: string;
+    connection: pulumi.Input<Connection>;
+    /** Resolves once the node may be changed (its preflight passed). */
+    ready?: pulumi.Input<string>;
+}
+
+/**
+ * The same check from every node (each once its preflight passed), e.g. that Harbor's database
+ * answers there; resolves to their status lines once all passed.
+ */
+export function checkEveryNode(name: string, nodes: NodeTarget[], script: (node: string) => pulumi.Input<RemoteScript>,
+    data: pulumi.Input<string> | undefined, opts: pulumi.CustomResourceOptions): pulumi.Output<string> {
+    const checks = nodes.map(n => new command.remote.Command(`${name}-check-${n.name}`, {
+        connection: n.connection,
+        ...runScript(pulumi.all([script(n.name), n.ready]).apply(([s]) => s), data),
+        ...commandDefaults,
+    }, { ...opts, ...secretStderr }));
+    return pulumi.all(checks.map(c => c.stdout)).apply(lines => lines.join("\n"));
+}
+
+/** A script run once, from the first node (e.g. creating the database with an admin credential). */
+export function runOnFirstNode(name: string, nodes: NodeTarget[], script: pulumi.Input<RemoteScript>, data: pulumi.Input<string>,
+    opts: pulumi.CustomResourceOptions): command.remote.Command {
+    return new command.remote.Command(name, {
+        connection: nodes[0].connection,
+        ...runScript(pulumi.all([script, nodes[0].ready]).apply(([s]) => s), data),
+        ...commandDefaults,
+    }, { ...opts, ...secretStderr });
+}

@@ -4,14 +4,9 @@ import * as random from "@pulumi/random";
 import { encodeBundle } from "../render/bundle";
 import { clientOptionFile, schemaForDatabase, setupSql } from "../render/mysql";
 import { mysqlCheckScript, mysqlSetupScript } from "../render/scripts/services";
-import { commandDefaults, Connection, runScript, secretStderr } from "./connection";
+import { checkEveryNode, NodeTarget, runOnFirstNode } from "./connection";
 
-export interface NodeTarget {
-    name: string;
-    connection: pulumi.Input<Connection>;
-    /** Resolves once the node may be changed (its preflight passed). */
-    ready?: pulumi.Input<string>;
-}
+export { NodeTarget };
 
 export interface ExternalMySQLArgs {
     host: pulumi.Input<string>;
@@ -63,28 +58,20 @@ export class ExternalMySQL extends pulumi.ComponentResource {
                     { path: "setup.sql", mode: "0600", content: setupSql({ host, port, database, user }, password) },
                     { path: "schema.sql", mode: "0600", content: schemaForDatabase(schema) },
                 ])));
-            setup = new command.remote.Command(`${name}-setup`, {
-                connection: args.nodes[0].connection,
-                ...runScript(pulumi.all([args.database, args.nodes[0].ready]).apply(([db]) => mysqlSetupScript(db)), bundle),
-                ...commandDefaults,
-            }, { parent: this, ...secretStderr });
+            setup = runOnFirstNode(`${name}-setup`, args.nodes, pulumi.output(args.database).apply(mysqlSetupScript), bundle, { parent: this });
         }
 
         const harborCnf = pulumi.secret(pulumi.all([args.host, args.port, args.user, this.password])
             .apply(([host, port, user, password]) => encodeBundle([
                 { path: "harbor.cnf", mode: "0600", content: clientOptionFile(host, port, user, password) },
             ])));
-        const checks = args.nodes.map(n => new command.remote.Command(`${name}-check-${n.name}`, {
-            connection: n.connection,
-            ...runScript(pulumi.all([args.database, n.ready]).apply(([db]) => mysqlCheckScript(db, n.name)), harborCnf),
-            ...commandDefaults,
-        }, { parent: this, ...secretStderr, dependsOn: setup ? [setup] : [] }));
+        this.ready = checkEveryNode(name, args.nodes, node => pulumi.output(args.database).apply(db => mysqlCheckScript(db, node)), harborCnf,
+            { parent: this, dependsOn: setup ? [setup] : [] });
 
         this.host = pulumi.output(args.host);
         this.port = pulumi.output(args.port);
         this.database = pulumi.output(args.database);
         this.user = pulumi.output(args.user);
-        this.ready = pulumi.all(checks.map(c => c.stdout)).apply(lines => lines.join("\n"));
         this.registerOutputs({
             host: this.host, port: this.port, database: this.database, user: this.user,
             password: this.password, ready: this.ready,

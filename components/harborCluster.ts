@@ -2,19 +2,23 @@ import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
 import * as path from "path";
 import { InstallerContents } from "../config/installer";
-import { CephConfig, MysqlConfig, NodeConfig, PreflightConfig, RedisConfig, TlsConfig } from "../config/types";
+import { CephConfig, MysqlConfig, NodeConfig, PostgresConfig, PreflightConfig, RedisConfig, TlsConfig } from "../config/types";
+import { DatabaseSettings, externalHost, Flavor, RedisSettings, requireFlavor } from "../render/flavors";
+import { schemaVersion } from "../render/flavors/v2Releases";
 import { composeProjectName } from "../render/scripts/harborNode";
 import { PreflightResult } from "../render/scripts/preflight";
-import { externalHost, requireFlavor } from "../render/flavors";
 import { CephMount } from "./cephMount";
 import { ClusterTls } from "./clusterTls";
 import { nodeConnection } from "./connection";
 import { DockerDataRoot } from "./dockerDataRoot";
-import { ExternalMySQL } from "./externalMysql";
+import { ExternalMySQL, NodeTarget } from "./externalMysql";
+import { ExternalPostgreSQL } from "./externalPostgres";
 import { HarborNode } from "./harborNode";
 import { NodePreflight } from "./nodePreflight";
 import { RedisSession } from "./redisSession";
+import { RegistryHtpasswd } from "./registryHtpasswd";
 import { SharedTokenKeys } from "./sharedTokenKeys";
+import { UpgradeStop } from "./upgradeStop";
 
 export interface HarborClusterArgs {
     domain: pulumi.Input<string>;
@@ -23,8 +27,10 @@ export interface HarborClusterArgs {
     protocol: "http" | "https";
     tls: TlsConfig;
     tlsPrivateKey?: pulumi.Input<string>;
-    /** Plain: selects the flavor, which decides the database component and the shared secrets. */
+    /** Plain: selects the flavor, which decides the database component, the shared secrets and the order. */
     harborVersion: string;
+    /** Plain: the version the cluster runs now (the stack's last harborVersion output), for the upgrade plan. */
+    deployedHarborVersion?: string;
     installer: pulumi.Input<InstallerContents>;
     installDir: pulumi.Input<string>;
     /** One HarborNode (and CephMount) per entry; at least two. */
@@ -32,11 +38,14 @@ export interface HarborClusterArgs {
     sshPrivateKey: pulumi.Input<string>;
     ceph: pulumi.Input<CephConfig>;
     cephSecret: pulumi.Input<string>;
-    /** Plain: whether an admin credential is given decides which resources exist. */
-    mysql: MysqlConfig;
-    mysqlPassword?: pulumi.Input<string>;
-    mysqlAdminPassword?: pulumi.Input<string>;
-    /** registry.sql content, with mysql.adminUser. */
+    /** Plain, Harbor 1.x: whether an admin credential is given decides which resources exist. */
+    mysql?: MysqlConfig;
+    /** Plain, Harbor 2.x: likewise. */
+    postgres?: PostgresConfig;
+    /** Harbor's database password (mysqlPassword or postgresPassword). */
+    databasePassword?: pulumi.Input<string>;
+    databaseAdminPassword?: pulumi.Input<string>;
+    /** registry.sql content, with mysql.adminUser (Harbor 1.x ships its schema; 2.x's core makes its own). */
     mysqlSchemaSql?: pulumi.Input<string>;
     redis: pulumi.Input<RedisConfig>;
     redisPassword?: pulumi.Input<string>;
@@ -53,7 +62,43 @@ function hostPort(address: string, defaultPort: number): { host: string; port: n
     return { host: m[1], port: m[2] ? Number(m[2]) : defaultPort };
 }
 
-/** The seed's design 1: N full Harbor nodes on shared CephFS, external MySQL and Redis, one keypair. */
+interface Database {
+    settings: pulumi.Output<DatabaseSettings>;
+    ready: pulumi.Output<string>;
+}
+
+/** The flavor's database component: ExternalMySQL for 1.x, ExternalPostgreSQL for 2.x. */
+function database(name: string, f: Flavor, args: HarborClusterArgs, targets: NodeTarget[], opts: pulumi.ComponentResourceOptions): Database {
+    if (f.database === "mysql") {
+        const m = args.mysql;
+        if (!m) throw new Error(`${name}: Harbor ${f.version} needs mysql`);
+        const db = new ExternalMySQL(`${name}-mysql`, {
+            host: m.host, port: m.port, database: m.database, user: m.user,
+            password: args.databasePassword, adminUser: m.adminUser, adminPassword: args.databaseAdminPassword,
+            schemaSql: args.mysqlSchemaSql, nodes: targets,
+        }, opts);
+        return {
+            settings: pulumi.all([db.host, db.port, db.database, db.user, db.password])
+                .apply(([host, port, database, user, password]) => ({ host, port, database, user, password })),
+            ready: db.ready,
+        };
+    }
+    const p = args.postgres;
+    if (!p) throw new Error(`${name}: Harbor ${f.version} needs postgres`);
+    const db = new ExternalPostgreSQL(`${name}-postgres`, {
+        host: p.host, port: p.port, database: p.database, user: p.user, sslMode: p.sslMode,
+        password: args.databasePassword, adminUser: p.adminUser, adminPassword: args.databaseAdminPassword, nodes: targets,
+    }, opts);
+    return {
+        settings: pulumi.all([db.host, db.port, db.database, db.user, db.password])
+            .apply(([host, port, database, user, password]) => ({
+                host, port, database, user, password, sslMode: p.sslMode, maxIdleConns: p.maxIdleConns, maxOpenConns: p.maxOpenConns,
+            })),
+        ready: db.ready,
+    };
+}
+
+/** The seed's design 1: N full Harbor nodes on shared CephFS, one external database and Redis, one keypair. */
 export class HarborCluster extends pulumi.ComponentResource {
     public readonly url: pulumi.Output<string>;
     public readonly nodeStatus: pulumi.Output<Record<string, string>>;
@@ -61,6 +106,10 @@ export class HarborCluster extends pulumi.ComponentResource {
     public readonly tokenCertFingerprint: pulumi.Output<string>;
     public readonly tokenCertificatePem: pulumi.Output<string>;
     public readonly adminPassword: pulumi.Output<string>;
+    /** The version the nodes run after this update (read back as deployedHarborVersion next time). */
+    public readonly harborVersion: pulumi.Output<string>;
+    /** What this update does to the running cluster: new, unchanged, node-by-node or stop-all. */
+    public readonly upgrade: pulumi.Output<string>;
     /** With https: the CA clients trust, where Docker wants it, and the certificate's expiry. */
     public readonly caPem?: pulumi.Output<string>;
     public readonly clientTrustPath?: pulumi.Output<string>;
@@ -69,28 +118,35 @@ export class HarborCluster extends pulumi.ComponentResource {
     constructor(name: string, args: HarborClusterArgs, opts?: pulumi.ComponentResourceOptions) {
         super("harbor-ha:index:HarborCluster", name, {}, opts);
         if (args.nodes.length < 2) throw new Error(`${name}: an HA cluster needs at least 2 nodes`);
+        const flavor = requireFlavor(args.harborVersion);
+        const plan = flavor.upgradePlan(args.deployedHarborVersion, args.nodes[0].name);
+        pulumi.log.info(plan.message, this);
         const child = { parent: this };
         // Children inherit protect: a destroy then stops at these components instead of unmounting or re-keying.
         const dataChild = { parent: this, protect: args.protectData ?? false };
         const ceph = pulumi.output(args.ceph);
-        const mysql = args.mysql;
         const redisCfg = pulumi.output(args.redis);
         const dataPath = ceph.apply(c => path.posix.join(c.mountPoint, "data"));
 
-        const flavor = requireFlavor(args.harborVersion);
         const keys = new SharedTokenKeys(`${name}-token-keys`, { commonName: args.domain, rotation: args.tokenKeyRotation }, dataChild);
         // Made once per stack and kept in state: every node gets the same values.
-        const sharedSecrets = Object.fromEntries(flavor.sharedSecrets.map(sec => [sec.name,
+        const shared: Record<string, pulumi.Output<string>> = Object.fromEntries(flavor.sharedSecrets.map(sec => [sec.name,
             new random.RandomPassword(`${name}-${sec.name}`, { length: sec.length, special: false }, child).result]));
+        if (flavor.htpasswdOf) {
+            shared.registryHtpasswd = new RegistryHtpasswd(`${name}-registry-htpasswd`, { password: shared[flavor.htpasswdOf] }, child).hash;
+        }
         this.adminPassword = pulumi.secret(args.adminPassword ?? new random.RandomPassword(`${name}-admin-password`, {
             length: 24, special: false, minUpper: 2, minLower: 2, minNumeric: 2,
         }, child).result);
 
         const connections = args.nodes.map(n => nodeConnection(n, args.sshPrivateKey));
         const preflightCfg = pulumi.output(args.preflight);
+        const dbEndpoint = flavor.database === "mysql"
+            ? { name: "mysql", host: args.mysql?.host ?? "", port: args.mysql?.port ?? 3306 }
+            : { name: "postgres", host: args.postgres?.host ?? "", port: args.postgres?.port ?? 5432 };
         const endpoints = pulumi.all([ceph, redisCfg]).apply(([c, r]) => [
             ...c.monitors.map((m, i) => ({ name: `ceph-mon-${i + 1}`, ...hostPort(m, 6789) })),
-            { name: "mysql", host: mysql.host, port: mysql.port },
+            dbEndpoint,
             { name: "redis", host: r.host, port: r.port },
         ]);
         // Every change on a node waits for its preflight; a new installer re-runs the checks.
@@ -100,6 +156,7 @@ export class HarborCluster extends pulumi.ComponentResource {
             minFreeSpacePercent: preflightCfg.minFreeSpacePercent,
             minFreeInodesPercent: preflightCfg.minFreeInodesPercent,
             port: args.port,
+            protocol: args.protocol,
             composeProject: pulumi.output(args.installDir).apply(composeProjectName),
             endpoints,
             harborVersion: args.harborVersion,
@@ -118,7 +175,7 @@ export class HarborCluster extends pulumi.ComponentResource {
             suppliedPrivateKeyPem: args.tls.certificate ? args.tlsPrivateKey : undefined,
             suppliedCaPem: args.tls.caCertificate,
         }, dataChild) : undefined;
-        const targets = args.nodes.map((n, i) => ({ name: n.name, connection: connections[i], ready: ready[i] }));
+        const targets: NodeTarget[] = args.nodes.map((n, i) => ({ name: n.name, connection: connections[i], ready: ready[i] }));
         const mounts = args.nodes.map((n, i) => new CephMount(`${name}-${n.name}-cephfs`, {
             connection: targets[i].connection,
             monitors: ceph.monitors, path: ceph.path, mountPoint: ceph.mountPoint, user: ceph.user, client: ceph.client,
@@ -126,43 +183,59 @@ export class HarborCluster extends pulumi.ComponentResource {
             secret: args.cephSecret,
             after: [ready[i]],
         }, dataChild));
-        const db = new ExternalMySQL(`${name}-mysql`, {
-            host: mysql.host, port: mysql.port, database: mysql.database, user: mysql.user,
-            password: args.mysqlPassword,
-            adminUser: mysql.adminUser,
-            adminPassword: args.mysqlAdminPassword,
-            schemaSql: args.mysqlSchemaSql,
-            nodes: targets,
-        }, dataChild);
+        const db = database(name, flavor, args, targets, dataChild);
         const redis = new RedisSession(`${name}-redis`, {
             host: redisCfg.host, port: redisCfg.port, password: args.redisPassword,
             dbIndex: redisCfg.dbIndex, poolSize: redisCfg.poolSize,
             nodes: targets,
         }, child);
+        const redisSettings = pulumi.all([redis.host, redis.port, redis.password, redis.dbIndex, redis.poolSize, redisCfg])
+            .apply(([host, port, password, dbIndex, poolSize, r]): RedisSettings => ({
+                host, port, password, dbIndex, poolSize,
+                registryDbIndex: r.registryDbIndex, jobserviceDbIndex: r.jobserviceDbIndex, trivyDbIndex: r.trivyDbIndex,
+            }));
 
-        // Nodes proceed in parallel, each after its own mount and the shared services.
-        const nodes = args.nodes.map((n, i) => new HarborNode(`${name}-${n.name}`, {
-            nodeName: n.name,
-            connection: targets[i].connection,
-            harborVersion: args.harborVersion,
-            installer: args.installer,
-            installDir: args.installDir,
-            mountPoint: ceph.mountPoint,
-            dataPath: mounts[i].dataPath,
-            domain: args.domain,
-            port: args.port,
-            protocol: args.protocol,
-            tlsCertificatePem: tls?.certificatePem,
-            tlsPrivateKeyPem: tls?.privateKeyPem,
-            tlsCaPem: tls?.caPem,
-            databaseHost: db.host, databasePort: db.port, databaseName: db.database, databaseUser: db.user, databasePassword: db.password,
-            redisHost: redis.host, redisPort: redis.port, redisPassword: redis.password, redisDbIndex: redis.dbIndex, redisPoolSize: redis.poolSize,
-            adminPassword: this.adminPassword,
-            tokenPrivateKeyPem: keys.privateKeyPem,
-            tokenCertificatePem: keys.certificatePem,
-            sharedSecrets,
-            after: [db.ready, redis.ready],
-        }, child));
+        // Harbor does not run two versions on one schema: before an upgrade that changes it, every
+        // node stops (these re-run only when the target schema changes; on a new cluster they find
+        // nothing to stop).
+        const target = schemaVersion(flavor.version);
+        const stops = flavor.generation === 2 && target !== undefined ? args.nodes.map((n, i) => new UpgradeStop(`${name}-${n.name}-upgrade-stop`, {
+            nodeName: n.name, connection: connections[i], installDir: args.installDir, schemaVersion: target, after: [ready[i]],
+        }, child).stopped) : [];
+
+        // The order of the nodes: one first when it must be alone (a new 2.x cluster creates its
+        // schema; a new schema is migrated once), then the rest together; or one after another.
+        const nodes: HarborNode[] = [];
+        const waitFor = (i: number): pulumi.Input<string>[] => {
+            if (i === 0) return stops;
+            if (plan.kind === "node-by-node") return [nodes[i - 1].status];
+            return flavor.firstNodeAlone ? [nodes[0].status] : [];
+        };
+        args.nodes.forEach((n, i) => {
+            const order = waitFor(i);
+            nodes.push(new HarborNode(`${name}-${n.name}`, {
+                nodeName: n.name,
+                connection: targets[i].connection,
+                harborVersion: args.harborVersion,
+                installer: args.installer,
+                installDir: args.installDir,
+                mountPoint: ceph.mountPoint,
+                dataPath: mounts[i].dataPath,
+                domain: args.domain,
+                port: args.port,
+                protocol: args.protocol,
+                tlsCertificatePem: tls?.certificatePem,
+                tlsPrivateKeyPem: tls?.privateKeyPem,
+                tlsCaPem: tls?.caPem,
+                database: db.settings,
+                redis: redisSettings,
+                adminPassword: this.adminPassword,
+                tokenPrivateKeyPem: keys.privateKeyPem,
+                tokenCertificatePem: keys.certificatePem,
+                sharedSecrets: shared,
+                after: [db.ready, redis.ready, ...order],
+            }, child));
+        });
 
         this.url = pulumi.output(args.domain).apply(domain => `${args.protocol}://${externalHost({ domain, port: args.port, protocol: args.protocol })}`);
         this.caPem = tls?.caPem;
@@ -174,10 +247,13 @@ export class HarborCluster extends pulumi.ComponentResource {
             Object.fromEntries(args.nodes.map((n, i) => [n.name, results[i]])));
         this.tokenCertFingerprint = keys.fingerprintSha256;
         this.tokenCertificatePem = keys.certificatePem;
+        // Known only once every node is deployed: a failed update keeps the old value for next time.
+        this.harborVersion = this.nodeStatus.apply(() => flavor.version);
+        this.upgrade = pulumi.output(plan.message);
         this.registerOutputs({
             url: this.url, nodeStatus: this.nodeStatus, preflight: this.preflight, tokenCertFingerprint: this.tokenCertFingerprint,
-            tokenCertificatePem: this.tokenCertificatePem, adminPassword: this.adminPassword,
-            caPem: this.caPem, clientTrustPath: this.clientTrustPath, tlsNotAfter: this.tlsNotAfter,
+            tokenCertificatePem: this.tokenCertificatePem, adminPassword: this.adminPassword, harborVersion: this.harborVersion,
+            upgrade: this.upgrade, caPem: this.caPem, clientTrustPath: this.clientTrustPath, tlsNotAfter: this.tlsNotAfter,
         });
     }
 }

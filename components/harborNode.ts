@@ -2,7 +2,7 @@ import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
 import { InstallerContents } from "../config/installer";
 import { BundleFile, encodeBundle } from "../render/bundle";
-import { NodeLayout, NodeSettings, requireFlavor } from "../render/flavors";
+import { DatabaseSettings, NodeLayout, NodeSettings, RedisSettings, requireFlavor } from "../render/flavors";
 import { installerArchivePath, stageDir, staged, stopScript, unpackInstallerScript } from "../render/scripts/harborNode";
 import { commandDefaults, Connection, runScript, secretStderr } from "./connection";
 
@@ -23,18 +23,10 @@ export interface HarborNodeArgs {
     tlsCertificatePem?: pulumi.Input<string>;
     tlsPrivateKeyPem?: pulumi.Input<string>;
     tlsCaPem?: pulumi.Input<string>;
-    /** From the database component (ExternalMySQL or ExternalPostgreSQL). */
-    databaseHost: pulumi.Input<string>;
-    databasePort: pulumi.Input<number>;
-    databaseName: pulumi.Input<string>;
-    databaseUser: pulumi.Input<string>;
-    databasePassword: pulumi.Input<string>;
-    /** From RedisSession. */
-    redisHost: pulumi.Input<string>;
-    redisPort: pulumi.Input<number>;
-    redisPassword: pulumi.Input<string>;
-    redisDbIndex: pulumi.Input<number>;
-    redisPoolSize: pulumi.Input<number>;
+    /** From the database component (ExternalMySQL or ExternalPostgreSQL); the password in it is secret. */
+    database: pulumi.Input<DatabaseSettings>;
+    /** From RedisSession; the password in it is secret. */
+    redis: pulumi.Input<RedisSettings>;
     adminPassword: pulumi.Input<string>;
     /** The cluster's shared token keypair. */
     tokenPrivateKeyPem: pulumi.Input<string>;
@@ -74,10 +66,8 @@ export class HarborNode extends pulumi.ComponentResource {
             ...commandDefaults,
         }, { parent: this, dependsOn: [copy], ...secretStderr });
 
-        const database = pulumi.all([args.databaseHost, args.databasePort, args.databaseName, args.databaseUser, args.databasePassword])
-            .apply(([host, port, database, user, password]) => ({ host, port, database, user, password }));
-        const redis = pulumi.all([args.redisHost, args.redisPort, args.redisPassword, args.redisDbIndex, args.redisPoolSize])
-            .apply(([host, port, password, dbIndex, poolSize]) => ({ host, port, password, dbIndex, poolSize }));
+        const database = pulumi.output(args.database) as pulumi.Output<DatabaseSettings>;
+        const redis = pulumi.output(args.redis) as pulumi.Output<RedisSettings>;
         const where = pulumi.all([args.domain, args.port, args.protocol, layout]);
         const secrets = pulumi.all([args.adminPassword, args.tokenPrivateKeyPem, args.tokenCertificatePem, pulumi.output(args.sharedSecrets)]);
         // Waiting on `after` makes the deploy depend on those checks without copying their text.
@@ -109,7 +99,7 @@ export class HarborNode extends pulumi.ComponentResource {
             connection: args.connection,
             create: run.create,
             update: run.create,
-            delete: pulumi.all([layout, args.nodeName]).apply(([l, n]) => stopScript(l, n)),
+            delete: pulumi.all([layout, args.nodeName]).apply(([l, n]) => stopScript(l.installDir, n)),
             stdin: run.stdin,
             // A new installer replaces the deployment: the old one is stopped first, then the new one starts.
             triggers: [installer.apply(i => i.sha256)],

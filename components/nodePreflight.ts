@@ -10,6 +10,7 @@ export interface NodePreflightArgs {
     minFreeSpacePercent: pulumi.Input<number>;
     minFreeInodesPercent: pulumi.Input<number>;
     port: pulumi.Input<number>;
+    protocol: pulumi.Input<"http" | "https">;
     composeProject: pulumi.Input<string>;
     /** Services the node must reach: Ceph monitors, MySQL, Redis. */
     endpoints: pulumi.Input<pulumi.Input<Endpoint>[]>;
@@ -30,12 +31,15 @@ export class NodePreflight extends pulumi.ComponentResource {
         super("harbor-ha:index:NodePreflight", name, {}, opts);
         const check = new command.remote.Command(`${name}-checks`, {
             connection: args.connection,
-            ...runScript(pulumi.all([args.nodeName, args.minFreeSpacePercent, args.minFreeInodesPercent, args.port, args.composeProject, args.endpoints, args.harborVersion])
-                .apply(([nodeName, minFreeSpacePercent, minFreeInodesPercent, port, composeProject, endpoints, version]) =>
-                    preflightScript({
-                        nodeName, minFreeSpacePercent, minFreeInodesPercent, port, composeProject, endpoints,
-                        harbor: `Harbor ${version}`, python: requireFlavor(version).python,
-                    }))),
+            ...runScript(pulumi.all([args.nodeName, args.minFreeSpacePercent, args.minFreeInodesPercent, pulumi.all([args.port, args.protocol]), args.composeProject, args.endpoints, args.harborVersion])
+                .apply(([nodeName, minFreeSpacePercent, minFreeInodesPercent, [port, protocol], composeProject, endpoints, version]) => {
+                    const f = requireFlavor(version);
+                    return preflightScript({
+                        nodeName, minFreeSpacePercent, minFreeInodesPercent, ports: f.ports(port, protocol), composeProject, endpoints,
+                        harbor: `Harbor ${version}`, python: f.python, minDocker: f.minDocker, minCompose: f.minCompose,
+                        composeFirst: f.generation === 2 ? "plugin" : "standalone",
+                    });
+                })),
             triggers: args.triggers,
             ...commandDefaults,
         }, { parent: this, ...secretStderr });

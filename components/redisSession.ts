@@ -1,8 +1,6 @@
-import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
 import { redisCheckScript } from "../render/scripts/services";
-import { commandDefaults, runScript, secretStderr } from "./connection";
-import { NodeTarget } from "./externalMysql";
+import { checkEveryNode, NodeTarget } from "./connection";
 
 export interface RedisSessionArgs {
     host: pulumi.Input<string>;
@@ -28,17 +26,13 @@ export class RedisSession extends pulumi.ComponentResource {
     constructor(name: string, args: RedisSessionArgs, opts?: pulumi.ComponentResourceOptions) {
         super("harbor-ha:index:RedisSession", name, {}, opts);
         this.password = pulumi.secret(pulumi.output(args.password ?? ""));
-        const checks = args.nodes.map(n => new command.remote.Command(`${name}-check-${n.name}`, {
-            connection: n.connection,
-            ...runScript(pulumi.all([args.host, args.port, args.dbIndex, n.ready]).apply(([host, port, db]) => redisCheckScript(host, port, db, n.name)),
-                this.password.apply(p => `${p}\n`)),
-            ...commandDefaults,
-        }, { parent: this, ...secretStderr }));
+        this.ready = checkEveryNode(name, args.nodes,
+            node => pulumi.all([args.host, args.port, args.dbIndex]).apply(([host, port, db]) => redisCheckScript(host, port, db, node)),
+            this.password.apply(p => `${p}\n`), { parent: this });
         this.host = pulumi.output(args.host);
         this.port = pulumi.output(args.port);
         this.dbIndex = pulumi.output(args.dbIndex);
         this.poolSize = pulumi.output(args.poolSize);
-        this.ready = pulumi.all(checks.map(c => c.stdout)).apply(lines => lines.join("\n"));
         this.registerOutputs({
             host: this.host, port: this.port, password: this.password, dbIndex: this.dbIndex, poolSize: this.poolSize, ready: this.ready,
         });

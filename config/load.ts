@@ -5,7 +5,7 @@ import { project, RawConfig, SecretInput, validateConfig } from "./validate";
 import { ClusterConfig, SecretKey, secretKeys } from "./types";
 
 export const plainKeys = [
-    "domain", "port", "harborVersion", "installer", "installDir", "nodes", "ceph", "mysql", "redis", "tokenKeyRotation",
+    "domain", "port", "harborVersion", "installer", "installDir", "nodes", "ceph", "mysql", "postgres", "redis", "tokenKeyRotation",
     "preflight", "dockerDataRoot", "protocol", "tls", "protectData",
 ] as const;
 

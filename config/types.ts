@@ -48,11 +48,32 @@ export interface MysqlConfig {
     schemaFile?: string;
 }
 
+/** Harbor 2.x's database: PostgreSQL >= 12 (Harbor's core creates and migrates the schema). */
+export interface PostgresConfig {
+    host: string;
+    port: number;
+    database: string;
+    user: string;
+    /** With an admin user (and harbor-ha:postgresAdminPassword), the user and a database it owns are created. */
+    adminUser?: string;
+    /** libpq sslmode: disable, require, verify-ca or verify-full. */
+    sslMode: string;
+    /** Connections per Harbor process (core, jobservice) on each node. */
+    maxIdleConns: number;
+    maxOpenConns: number;
+}
+
 export interface RedisConfig {
     host: string;
     port: number;
+    /** 1.x: the UI sessions' database. 2.x: core always uses 0. */
     dbIndex: number;
+    /** 1.x only: beego's pool size in _REDIS_URL. */
     poolSize: number;
+    /** 2.x only: the registry's, the job service's and Trivy's databases. */
+    registryDbIndex: number;
+    jobserviceDbIndex: number;
+    trivyDbIndex: number;
 }
 
 export type InstallerSource =
@@ -82,7 +103,10 @@ export interface ClusterConfig {
     installDir: string;
     nodes: NodeConfig[];
     ceph: CephConfig;
-    mysql: MysqlConfig;
+    /** Harbor 1.x's database. */
+    mysql?: MysqlConfig;
+    /** Harbor 2.x's database. */
+    postgres?: PostgresConfig;
     redis: RedisConfig;
     /** Changing this value re-keys the token keypair on purpose. */
     tokenKeyRotation: string;
@@ -97,6 +121,8 @@ export const secretKeys = [
     "cephSecret",
     "mysqlPassword",
     "mysqlAdminPassword",
+    "postgresPassword",
+    "postgresAdminPassword",
     "redisPassword",
     "adminPassword",
     "tlsPrivateKey",

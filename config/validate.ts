@@ -2,10 +2,10 @@
 // It runs before any resource is registered, so bad input never reaches a host.
 import * as net from "net";
 import * as path from "path";
-import { flavorFor } from "../render/flavors";
+import { flavorFor, unsupportedReason } from "../render/flavors";
 import { certificateProblems } from "./certificate";
 import {
-    CephClient, CephConfig, ClusterConfig, InstallerSource, MysqlConfig, NodeConfig, RedisConfig,
+    CephClient, CephConfig, ClusterConfig, InstallerSource, MysqlConfig, NodeConfig, PostgresConfig, RedisConfig,
     SecretKey, TlsConfig, requiredSecrets, secretKeys,
 } from "./types";
 
@@ -34,7 +34,8 @@ export const objectFields = {
     tls: ["renewBeforeDays", "certificate", "caCertificate"],
     ceph: ["monitors", "path", "mountPoint", "user", "client"],
     mysql: ["host", "port", "database", "user", "adminUser", "schemaFile"],
-    redis: ["host", "port", "dbIndex", "poolSize"],
+    postgres: ["host", "port", "database", "user", "adminUser", "sslMode", "maxIdleConns", "maxOpenConns"],
+    redis: ["host", "port", "dbIndex", "poolSize", "registryDbIndex", "jobserviceDbIndex", "trivyDbIndex"],
 } as const;
 
 export class ConfigError extends Error {
@@ -52,6 +53,7 @@ const identifierRe = /^[A-Za-z0-9_]{1,64}$/;
 const cephUserRe = /^[A-Za-z0-9_.-]{1,64}$/;
 const sha256Re = /^[0-9a-f]{64}$/;
 const versionRe = /^v?(\d+)\.(\d+)\.(\d+)$/;
+const sslModes = ["disable", "require", "verify-ca", "verify-full"];
 
 export function isHost(s: string): boolean {
     return net.isIP(s) !== 0 || hostnameRe.test(s);
@@ -199,22 +201,46 @@ function validateNodes(c: Checker): NodeConfig[] {
     return nodes;
 }
 
-function validateVersion(c: Checker): string {
+/** The version and its generation (1 or 2; 0 when no flavor supports it). */
+function validateVersion(c: Checker): { version: string; generation: 0 | 1 | 2 } {
     const v = c.str("harborVersion", c.value("harborVersion"), { def: "1.2.2" });
     const m = versionRe.exec(v);
     if (!m) {
-        c.fail("harborVersion", `"${v}" is not a version like 1.2.2`);
-        return "1.2.2";
+        c.fail("harborVersion", `"${v}" is not a version like 2.15.2`);
+        return { version: "1.2.2", generation: 0 };
     }
     const version = `${m[1]}.${m[2]}.${m[3]}`;
-    const [major, minor] = [Number(m[1]), Number(m[2])];
-    if (major > 1 || (major === 1 && minor >= 6)) {
-        c.fail("harborVersion", `Harbor ${version} keeps its data in PostgreSQL (MySQL/MariaDB was dropped in 1.6.0); ` +
-            "this program deploys Harbor 1.1–1.5 on external MySQL. Use a 1.1–1.5 installer.");
-    } else if (!flavorFor(version)) {
-        c.fail("harborVersion", `Harbor ${version} is not supported: supported are 1.1.x to 1.5.x`);
+    const flavor = flavorFor(version);
+    if (!flavor) c.fail("harborVersion", unsupportedReason(version));
+    return { version, generation: flavor?.generation ?? 0 };
+}
+
+/** An object-valued key that is set: present and not the {} Pulumi.yaml gives as default. */
+function isSet(v: unknown): boolean {
+    return v !== undefined && v !== null && !(typeof v === "object" && !Array.isArray(v) && Object.keys(v as object).length === 0);
+}
+
+/** Keys that belong to the other Harbor generation, each reported with the one to use instead. */
+function foreignKeys(c: Checker, raw: RawConfig, generation: 1 | 2, version: string): void {
+    const other: Record<1 | 2, { keys: string[]; secrets: string[]; redis: string[]; use: string }> = {
+        1: { keys: ["postgres"], secrets: ["postgresPassword", "postgresAdminPassword"], redis: ["registryDbIndex", "jobserviceDbIndex", "trivyDbIndex"], use: "mysql" },
+        2: { keys: ["mysql"], secrets: ["mysqlPassword", "mysqlAdminPassword"], redis: ["poolSize"], use: "postgres" },
+    };
+    const o = other[generation];
+    const why = generation === 1 ? `Harbor ${version} keeps its data in MySQL/MariaDB` : `Harbor ${version} keeps its data in PostgreSQL`;
+    for (const k of o.keys) if (isSet(c.value(k))) c.fail(k, `does not apply: ${why}; use ${o.use}`);
+    for (const k of o.secrets) {
+        if (raw.secrets[k as keyof RawConfig["secrets"]]?.value) c.fail(k, `does not apply: ${why}; use ${o.use}${k.endsWith("AdminPassword") ? "AdminPassword" : "Password"}`);
     }
-    return version;
+    const redis = c.value("redis");
+    if (redis && typeof redis === "object") {
+        for (const k of o.redis) {
+            if ((redis as Record<string, unknown>)[k] !== undefined) c.fail(`redis.${k}`, `does not apply to Harbor ${version}`);
+        }
+        if (generation === 2 && (redis as Record<string, unknown>).dbIndex !== undefined && Number((redis as Record<string, unknown>).dbIndex) !== 0) {
+            c.fail("redis.dbIndex", "must be 0 with Harbor 2.x: core always uses database 0 (registryDbIndex, jobserviceDbIndex and trivyDbIndex set the others)");
+        }
+    }
 }
 
 function validateInstaller(c: Checker, raw: RawConfig): InstallerSource {
@@ -300,11 +326,43 @@ function validateMysql(c: Checker, raw: RawConfig): MysqlConfig {
 function validateRedis(c: Checker): RedisConfig {
     const o = c.object("redis");
     c.unknownFields("redis", o, objectFields.redis);
-    return {
+    const r: RedisConfig = {
         host: c.host("redis.host", o.host),
         port: c.port("redis.port", o.port, 6379),
         dbIndex: c.int("redis.dbIndex", o.dbIndex, 0, 0, 15),
         poolSize: c.int("redis.poolSize", o.poolSize, 100, 1, 10000),
+        registryDbIndex: c.int("redis.registryDbIndex", o.registryDbIndex, 1, 1, 15),
+        jobserviceDbIndex: c.int("redis.jobserviceDbIndex", o.jobserviceDbIndex, 2, 1, 15),
+        trivyDbIndex: c.int("redis.trivyDbIndex", o.trivyDbIndex, 5, 1, 15),
+    };
+    const indices = new Set([r.registryDbIndex, r.jobserviceDbIndex, r.trivyDbIndex]);
+    if (indices.size < 3) c.fail("redis", "registryDbIndex, jobserviceDbIndex and trivyDbIndex must be different databases");
+    return r;
+}
+
+function validatePostgres(c: Checker, raw: RawConfig): PostgresConfig {
+    const o = c.object("postgres");
+    c.unknownFields("postgres", o, objectFields.postgres);
+    const database = c.str("postgres.database", o.database, { def: "registry" });
+    if (!/^[a-z_][a-z0-9_]{0,62}$/.test(database)) c.fail("postgres.database", `"${database}" must be lower-case letters, digits and _`);
+    const user = c.str("postgres.user", o.user, { def: "harbor" });
+    if (!/^[a-z_][a-z0-9_]{0,62}$/.test(user)) c.fail("postgres.user", `"${user}" must be lower-case letters, digits and _`);
+    const adminUser = o.adminUser === undefined ? undefined : c.str("postgres.adminUser", o.adminUser, { required: true });
+    if (adminUser && !raw.secrets.postgresAdminPassword?.value) {
+        c.fail("postgresAdminPassword", "is required with postgres.adminUser (pulumi config set --secret harbor-ha:postgresAdminPassword)");
+    }
+    if (!adminUser && !raw.secrets.postgresPassword?.value) {
+        c.fail("postgresPassword", "is required without postgres.adminUser: the database user already exists, so its password must be given " +
+            "(or set postgres.adminUser so the user and its database are created with a generated password)");
+    }
+    const sslMode = c.str("postgres.sslMode", o.sslMode, { def: "disable" });
+    if (!sslModes.includes(sslMode)) c.fail("postgres.sslMode", `must be one of ${sslModes.join(", ")}, got "${sslMode}"`);
+    return {
+        host: c.host("postgres.host", o.host),
+        port: c.port("postgres.port", o.port, 5432),
+        database, user, adminUser, sslMode,
+        maxIdleConns: c.int("postgres.maxIdleConns", o.maxIdleConns, 2, 0, 1000),
+        maxOpenConns: c.int("postgres.maxOpenConns", o.maxOpenConns, 15, 1, 1000),
     };
 }
 
@@ -332,7 +390,7 @@ function validateTls(c: Checker, raw: RawConfig, protocol: string, domain: strin
     return { renewBeforeDays: c.int("tls.renewBeforeDays", o.renewBeforeDays, 30, 1, 365), certificate, caCertificate };
 }
 
-function validateSecrets(c: Checker, raw: RawConfig): void {
+function validateSecrets(c: Checker, raw: RawConfig, generation: 0 | 1 | 2): void {
     for (const key of secretKeys) {
         const s = raw.secrets[key];
         if (!s || s.value === undefined || s.value === "") {
@@ -355,8 +413,8 @@ function validateSecrets(c: Checker, raw: RawConfig): void {
     if (ceph && !/^[A-Za-z0-9+/]{20,}={0,2}$/.test(ceph)) {
         c.fail("cephSecret", "must be the base64 key of the Ceph client (ceph auth get-key client.NAME), not a keyring file");
     }
-    if (raw.secrets.redisPassword?.value?.includes(",")) {
-        c.fail("redisPassword", "must not contain a comma: Harbor's _REDIS_URL setting is comma-separated");
+    if (generation === 1 && raw.secrets.redisPassword?.value?.includes(",")) {
+        c.fail("redisPassword", "must not contain a comma: Harbor 1.x's _REDIS_URL setting is comma-separated");
     }
     const admin = raw.secrets.adminPassword?.value;
     if (admin && (admin.length < 8 || !/[A-Z]/.test(admin) || !/[a-z]/.test(admin) || !/[0-9]/.test(admin))) {
@@ -378,17 +436,20 @@ export function validateConfig(raw: RawConfig): ClusterConfig {
     }
     const protocol = c.str("protocol", c.value("protocol"), { def: "https" });
     if (protocol !== "https" && protocol !== "http") c.fail("protocol", `must be "https" or "http", got "${protocol}"`);
+    const version = validateVersion(c);
+    if (version.generation !== 0) foreignKeys(c, raw, version.generation, version.version);
     const cfg: ClusterConfig = {
         domain,
         port: c.port("port", c.value("port"), 8070),
         protocol: protocol === "http" ? "http" : "https",
         tls: validateTls(c, raw, protocol, domain),
-        harborVersion: validateVersion(c),
+        harborVersion: version.version,
         installer: validateInstaller(c, raw),
         installDir: c.absPath("installDir", c.value("installDir"), "/opt/harbor"),
         nodes: validateNodes(c),
         ceph: validateCeph(c),
-        mysql: validateMysql(c, raw),
+        mysql: version.generation === 1 ? validateMysql(c, raw) : undefined,
+        postgres: version.generation === 2 ? validatePostgres(c, raw) : undefined,
         redis: validateRedis(c),
         tokenKeyRotation: String(c.value("tokenKeyRotation") ?? "0"),
         preflight: validatePreflight(c),
@@ -400,7 +461,7 @@ export function validateConfig(raw: RawConfig): ClusterConfig {
     for (const n of cfg.nodes) {
         if (n.address === cfg.domain) c.fail("domain", `must not equal node ${n.name}'s address`);
     }
-    validateSecrets(c, raw);
+    validateSecrets(c, raw, version.generation);
     if (c.problems.length > 0) throw new ConfigError(c.problems);
     return cfg;
 }

@@ -7,20 +7,21 @@ import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import * as tar from "tar";
 import { certificateProvider, caProvider } from "../components/clusterTls";
+import { htpasswdProvider } from "../components/registryHtpasswd";
 import { keyProvider } from "../components/sharedTokenKeys";
 
 // Dynamic resources run their real providers' create (the token key at a smaller size, for speed).
 const dynamicProviders: Record<string, pulumi.dynamic.ResourceProvider> = {
-    TokenKeypair: keyProvider, ClusterCa: caProvider, ServerCertificate: certificateProvider,
+    TokenKeypair: keyProvider, ClusterCa: caProvider, ServerCertificate: certificateProvider, RegistryHtpasswd: htpasswdProvider,
 };
 
 export const fixtures = path.join(__dirname, "fixtures");
 
-/** Builds the fixture installer archive (harbor/ top directory) into a temp dir. */
-export function fixtureInstaller(): string {
+/** Builds a fixture installer archive (harbor/ top directory) into a temp dir: 1.2.2 or 2.15.2. */
+export function fixtureInstaller(version: "1.2.2" | "2.15.2" = "1.2.2"): string {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "harbor-ha-test-"));
-    const file = path.join(dir, "harbor-offline-installer-v1.2.2.tgz");
-    tar.c({ gzip: true, sync: true, file, cwd: path.join(fixtures, "installer-v1.2.2"), portable: true }, ["harbor"]);
+    const file = path.join(dir, `harbor-offline-installer-v${version}.tgz`);
+    tar.c({ gzip: true, sync: true, file, cwd: path.join(fixtures, `installer-v${version}`), portable: true }, ["harbor"]);
     return file;
 }
 
@@ -52,6 +53,23 @@ export function plainConfig(installerPath: string): Record<string, unknown> {
     };
 }
 
+/** The same stack with Harbor 2.15.2: PostgreSQL instead of MySQL, an admin credential creating the database. */
+export function plainConfigV2(installerPath: string): Record<string, unknown> {
+    const c = plainConfig(installerPath);
+    delete c.mysql;
+    return {
+        ...c, harborVersion: "2.15.2",
+        postgres: { host: "10.99.0.3", port: 5432, database: "registry", user: "harbor", adminUser: "postgres" },
+        redis: { host: "redis.example.test", port: 6379 },
+    };
+}
+
+/** Secrets of the 2.x stack. */
+export const secretValuesV2: Record<string, string> = (() => {
+    const { mysqlAdminPassword: _unused, ...rest } = secretValues;
+    return { ...rest, postgresAdminPassword: "PgAdminPw-9q" };
+})();
+
 export function setStackConfig(plain: Record<string, unknown>, secrets: Record<string, string> = secretValues): void {
     const all: Record<string, string> = {};
     for (const [k, v] of Object.entries(plain)) all[`harbor-ha:${k}`] = typeof v === "string" ? v : JSON.stringify(v);
@@ -75,6 +93,9 @@ export const generatedSecrets: string[] = [];
  */
 export const heldResources = new Set<string>();
 
+/** The stack's own outputs from its last update, as the program reads them back (StackReference to itself). */
+export const deployedOutputs: Record<string, unknown> = {};
+
 export async function setupMocks(): Promise<void> {
     await pulumi.runtime.setMocks({
         async newResource(args: pulumi.runtime.MockResourceArgs) {
@@ -90,15 +111,20 @@ export async function setupMocks(): Promise<void> {
                 }
                 case "dynamic": {
                     const provider = dynamicProviders[args.type.split(":").pop()!];
-                    const inputs = { ...args.inputs, ...(args.inputs.bits ? { bits: 2048 } : {}) };
+                    // The engine hands a dynamic provider plain values, secret or not.
+                    const unwrapped = Object.fromEntries(Object.entries(args.inputs).map(([k, v]) => [k, plain(v)]));
+                    const inputs = { ...unwrapped, ...(args.inputs.bits ? { bits: 2048 } : {}) };
                     const created = await provider.create(inputs);
                     Object.assign(state, created.outs);
-                    generatedSecrets.push(state.privateKeyPem);
+                    if (state.privateKeyPem) generatedSecrets.push(state.privateKeyPem);
                     break;
                 }
                 case "command:remote:Command":
                     state.stdout = `ok: ${args.name}`;
                     state.stderr = "";
+                    break;
+                case "pulumi:pulumi:StackReference":
+                    state.outputs = { ...deployedOutputs };
                     break;
             }
             return { id: `${args.name}-id`, state };
@@ -106,7 +132,7 @@ export async function setupMocks(): Promise<void> {
         call(args: pulumi.runtime.MockCallArgs) {
             return args.inputs;
         },
-    }, "harbor-ha", "test", false);
+    }, "harbor-ha", "test", false, "organization");
 }
 
 export function promiseOf<T>(o: pulumi.Input<T>): Promise<T> {

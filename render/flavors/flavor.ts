@@ -44,6 +44,32 @@ export interface ClientEndpoint {
     domain: string;
 }
 
+/** Harbor's database as a node reaches it (MySQL for 1.x, PostgreSQL for 2.x). */
+export interface DatabaseSettings {
+    host: string;
+    port: number;
+    database: string;
+    user: string;
+    password: string;
+    /** PostgreSQL only: sslmode, and connections per Harbor process. */
+    sslMode?: string;
+    maxIdleConns?: number;
+    maxOpenConns?: number;
+}
+
+export interface RedisSettings {
+    host: string;
+    port: number;
+    password: string;
+    /** 1.x: the session database and beego's pool size. 2.x: core uses database 0, always. */
+    dbIndex: number;
+    poolSize: number;
+    /** 2.x only. */
+    registryDbIndex?: number;
+    jobserviceDbIndex?: number;
+    trivyDbIndex?: number;
+}
+
 /** Everything a node's files are rendered from (secret values included: the result travels on stdin). */
 export interface NodeSettings {
     domain: string;
@@ -52,8 +78,8 @@ export interface NodeSettings {
     dataPath: string;
     /** With https: where the node keeps the certificate and key that prepare hands to the proxy. */
     tls?: { certPath: string; keyPath: string };
-    database: { host: string; port: number; database: string; user: string; password: string };
-    redis: { host: string; port: number; password: string; dbIndex: number; poolSize: number };
+    database: DatabaseSettings;
+    redis: RedisSettings;
     adminPassword: string;
     /** The cluster's shared token keypair (PEM). */
     tokenPrivateKeyPem: string;
@@ -68,10 +94,22 @@ export interface SharedSecret {
     length: number;
 }
 
+/** What `pulumi up` must do to go from the deployed Harbor to this one (render/flavors/v2Releases.ts). */
+export interface UpgradePlan {
+    kind: "new" | "unchanged" | "node-by-node" | "stop-all";
+    /** One line for the preview. */
+    message: string;
+}
+
 export interface Flavor {
     readonly generation: 1 | 2;
     readonly version: string;
     readonly database: "mysql" | "postgresql";
+    /** What the preflight requires of a node. */
+    readonly minDocker: string;
+    readonly minCompose: string;
+    /** Node ports the proxy publishes, checked free (or this Harbor's) by the preflight. */
+    ports(port: number, protocol: "http" | "https"): number[];
     /** Installer files the rendering reads, relative to the installer's top directory. */
     readonly installerFiles: readonly string[];
     /** The image archive inside the installer, loaded with `docker load`. */
@@ -79,7 +117,13 @@ export interface Flavor {
     /** Set when the installer's prepare is a Python program. */
     readonly python?: PythonRequirement;
     readonly sharedSecrets: readonly SharedSecret[];
+    /** A shared secret whose bcrypt htpasswd hash the nodes also need (made once, kept in state). */
+    readonly htpasswdOf?: string;
+    /** On a new cluster the first node starts alone (it creates the schema), then the others. */
+    readonly firstNodeAlone: boolean;
     readonly health: HealthCheck;
+    /** Refuses what cannot be done (e.g. 1.x to 2.x in place) with the documented way. */
+    upgradePlan(deployedVersion: string | undefined, firstNode: string): UpgradePlan;
     /** Files written into the installer directory (or its stage directory) before the deploy runs. */
     renderNodeFiles(installer: Readonly<Record<string, string>>, s: NodeSettings, l: NodeLayout): BundleFile[];
     deployScript(l: NodeLayout, nodeName: string, e: ClientEndpoint): RemoteScript;

@@ -3,9 +3,9 @@
 import { BundleFile } from "../bundle";
 import { transformCompose } from "../composeTransform";
 import { composeFn, q, readBundleFn, remoteScript, RemoteScript, sq } from "../scripts/shell";
-import { stageDir, staged } from "../scripts/harborNode";
+import { stageDir, staged, waitHealthyScript } from "../scripts/harborNode";
 import { findPythonFn, missingPythonMessage } from "../scripts/python";
-import { ClientEndpoint, Flavor, NodeLayout, NodeSettings, PythonRequirement } from "./flavor";
+import { ClientEndpoint, Flavor, NodeLayout, NodeSettings, PythonRequirement, UpgradePlan } from "./flavor";
 import { renderAdminserverEnv, renderHarborCfg, renderUiEnv, V1Keys } from "./v1Config";
 
 const files = {
@@ -38,18 +38,43 @@ export function harborV1(version: string, minor: number): Flavor {
         generation: 1,
         version,
         database: "mysql",
+        // What Harbor 1.x's install.sh asks for.
+        minDocker: "1.10.0",
+        minCompose: "1.6.0",
+        ports: port => [port],
         installerFiles: Object.values(files),
         imageArchive: /^harbor\.v[0-9][0-9A-Za-z.-]*\.tar\.gz$/,
         python: python(minor),
         // Encrypts settings stored in the shared database and config store (adminserver, replication targets).
         sharedSecrets: [{ name: "secretkey", length: 16 }],
+        // The schema is loaded by ExternalMySQL before any node starts.
+        firstNodeAlone: false,
         // /api/systeminfo exists in every 1.x and asks the adminserver on each call; 1.5's /api/ping
         // answers without checking anything.
         health: { path: "/api/systeminfo", expect: "registry_url" },
+        upgradePlan: deployed => upgradePlanV1(deployed, version),
         renderNodeFiles: (installer, s, l) => renderNodeFiles(installer, s, l, keys, replacedServices),
         deployScript: (l, nodeName, e) => deployScript(flavor, l, nodeName, e),
     };
     return flavor;
+}
+
+/**
+ * Within 1.x a new installer redeploys every node. Between minor versions Harbor 1.x needs its
+ * migrator run on the database first (not done by harbor-ha), and 1.x and 2.x never share a cluster.
+ */
+function upgradePlanV1(deployed: string | undefined, version: string): UpgradePlan {
+    if (deployed === undefined || deployed === "") return { kind: "new", message: `Harbor ${version}: a new cluster` };
+    if (!deployed.startsWith("1.")) {
+        throw new Error(`harbor-ha:harborVersion: the cluster runs Harbor ${deployed}; it cannot go back to ${version} (Harbor migrates its schema up only)`);
+    }
+    if (deployed === version) return { kind: "unchanged", message: `Harbor ${version}: no version change` };
+    const minorChange = deployed.split(".")[1] !== version.split(".")[1];
+    return {
+        kind: "node-by-node",
+        message: `Harbor ${deployed} -> ${version}: every node redeploys` +
+            (minorChange ? "; between 1.x minor versions run Harbor's migrator on the database first (its upgrade guide)" : ""),
+    };
 }
 
 function renderNodeFiles(installer: Readonly<Record<string, string>>, s: NodeSettings, l: NodeLayout, k: V1Keys, dropServices: string[]): BundleFile[] {
@@ -81,9 +106,6 @@ function renderNodeFiles(installer: Readonly<Record<string, string>>, s: NodeSet
  */
 function deployScript(f: Flavor, l: NodeLayout, nodeName: string, e: ClientEndpoint): RemoteScript {
     const py = f.python!;
-    // Over https the node is asked by the domain (resolved to itself) and the certificate verified.
-    const health = e.protocol === "https" ? `https://${e.domain}:${l.port}${f.health.path}` : `http://127.0.0.1:${l.port}${f.health.path}`;
-    const curlTls = e.protocol === "https" ? ` --cacert "$stage/${staged.tlsCa}" --resolve ${q(`${e.domain}:${l.port}:127.0.0.1`)}` : "";
     return remoteScript(`deploy Harbor ${f.version} on ${nodeName}`, `
 dir=${q(l.installDir)}
 data=${q(l.dataPath)}
@@ -113,14 +135,6 @@ install -m 0644 "$stage/${staged.tokenCert}" ${q(tokenCertPath)}
 # Recreate every container: each must read the new config and keys (a bind-mounted file keeps its
 # old inode), and the proxy resolves the others' addresses only when it starts.
 compose up -d --force-recreate >>"$log" 2>&1 || fail "docker-compose up"
-for i in $(seq 1 90); do
-  if body=$(curl -fsS -m 5${curlTls} ${q(health)} 2>/dev/null) && printf '%s' "$body" | grep -q ${q(f.health.expect)}; then
-    echo "${nodeName}: healthy (${f.health.path}), deployed in \${SECONDS}s"
-    exit 0
-  fi
-  sleep 2
-done
-compose ps >>"$log" 2>&1 || true
-fail "health check ${health}"
+${waitHealthyScript(f.health, l, nodeName, e, 90)}
 `, [readBundleFn, composeFn, findPythonFn(py)]);
 }

@@ -1,6 +1,6 @@
 // What every Harbor generation does the same way on a node: unpack the installer and load its
 // images, stop Harbor on destroy. The deploy itself belongs to the flavor (render/flavors/).
-import { NodeLayout } from "../flavors/flavor";
+import { ClientEndpoint, HealthCheck, NodeLayout } from "../flavors/flavor";
 import { composeFn, inlineScript, q, remoteScript, RemoteScript } from "./shell";
 
 /** Files the deploy step keeps outside the installer tree until prepare has run. */
@@ -47,10 +47,10 @@ export function composeProjectName(installDir: string): string {
 }
 
 /** Stops Harbor on the node; data on CephFS and in MySQL is kept. */
-export function stopScript(l: NodeLayout, nodeName: string): string {
-    const project = composeProjectName(l.installDir);
+export function stopScript(installDir: string, nodeName: string): string {
+    const project = composeProjectName(installDir);
     return inlineScript(`stop Harbor on ${nodeName} (data kept)`, `
-dir=${q(l.installDir)}
+dir=${q(installDir)}
 if [ -f "$dir/docker-compose.yml" ]; then
   cd "$dir"
   if ! compose down; then
@@ -63,4 +63,23 @@ if [ -f "$dir/docker-compose.yml" ]; then
 fi
 echo "${nodeName}: Harbor stopped; data kept"
 `, [composeFn]);
+}
+
+/**
+ * The end of a deploy: waits until the node answers its health check the way clients ask (over
+ * https by the domain, resolved to the node itself, the cluster CA checked). Uses the deploy's
+ * $stage, compose and fail.
+ */
+export function waitHealthyScript(h: HealthCheck, l: NodeLayout, nodeName: string, e: ClientEndpoint, tries: number): string {
+    const url = e.protocol === "https" ? `https://${e.domain}:${l.port}${h.path}` : `http://127.0.0.1:${l.port}${h.path}`;
+    const curlTls = e.protocol === "https" ? ` --cacert "$stage/${staged.tlsCa}" --resolve ${q(`${e.domain}:${l.port}:127.0.0.1`)}` : "";
+    return `for i in $(seq 1 ${tries}); do
+  if body=$(curl -fsS -m 5${curlTls} ${q(url)} 2>/dev/null) && printf '%s' "$body" | grep -q ${q(h.expect)}; then
+    echo "${nodeName}: healthy (${h.path}), deployed in \${SECONDS}s"
+    exit 0
+  fi
+  sleep 2
+done
+compose ps >>"$log" 2>&1 || true
+fail "health check ${url}"`;
 }

@@ -16,7 +16,13 @@ export interface PreflightSpec {
     /** Kubelet-like eviction thresholds: nodefs.available<10%, nodefs.inodesFree<5%. */
     minFreeSpacePercent: number;
     minFreeInodesPercent: number;
-    port: number;
+    /** Ports this Harbor publishes on the node. */
+    ports: number[];
+    /** What the Harbor version needs (its install.sh / installation prerequisites). */
+    minDocker: string;
+    minCompose: string;
+    /** Which compose the deploy uses first: the plugin (Harbor 2.x) or docker-compose (1.x). */
+    composeFirst: "plugin" | "standalone";
     /** docker-compose project name of this node's Harbor (the install directory's name). */
     composeProject: string;
     endpoints: Endpoint[];
@@ -33,12 +39,11 @@ export interface PreflightResult {
     ok: boolean;
 }
 
-/** Harbor 1.x's installer asks for Docker 1.10+ and docker-compose 1.6+. */
-export const minDocker = "1.10.0";
-export const minCompose = "1.6.0";
-
 export function preflightScript(s: PreflightSpec): RemoteScript {
     const reach = s.endpoints.map(e => `check_reach ${q(e.name)} ${q(e.host)} ${e.port}`).join("\n");
+    const plugin = "v=$(docker compose version --short 2>/dev/null)";
+    const standalone = "v=$(docker-compose version --short 2>/dev/null)";
+    const composeProbe = s.composeFirst === "plugin" ? `${plugin} || ${standalone}` : `${standalone} || ${plugin}`;
     const python = s.python ? `
 if read -r py py_version < <(find_python); then
   report "prepare interpreter" "$py (Python $py_version)" ${sq(`${describePython(s.python)} (${s.harbor}'s prepare)`)} ok
@@ -60,22 +65,22 @@ version_at_least() { [ "$(printf '%s\\n%s\\n' "$2" "$1" | sort -V | head -n 1)" 
 arch=$(uname -m)
 os=$( (. /etc/os-release 2>/dev/null && echo "$ID $VERSION_ID") || uname -s)
 [ "$(uname -s)" = Linux ] && [ "$arch" = x86_64 ] && ok=ok || ok=FAIL
-report os "$os $arch" "Linux x86_64 (Harbor 1.x images are amd64)" $ok
+report os "$os $arch" "Linux x86_64 (Harbor's images are amd64)" $ok
 
 docker_root=""
 if v=$(docker version --format '{{.Server.Version}}' 2>/dev/null) && [ -n "$v" ]; then
-  version_at_least "$v" ${minDocker} && ok=ok || ok=FAIL
-  report docker "$v" ">= ${minDocker}" $ok
+  version_at_least "$v" ${s.minDocker} && ok=ok || ok=FAIL
+  report docker "$v" ">= ${s.minDocker}" $ok
   docker_root=$(docker info --format '{{.DockerRootDir}}' 2>/dev/null || true)
 else
-  report docker "not running or not installed" ">= ${minDocker}" FAIL
+  report docker "not running or not installed" ">= ${s.minDocker}" FAIL
 fi
-if v=$(docker-compose version --short 2>/dev/null) || v=$(docker compose version --short 2>/dev/null); then
+if ${composeProbe}; then
   v=\${v#v}
-  version_at_least "$v" ${minCompose} && ok=ok || ok=FAIL
-  report compose "$v" ">= ${minCompose}" $ok
+  version_at_least "$v" ${s.minCompose} && ok=ok || ok=FAIL
+  report compose "$v" ">= ${s.minCompose}" $ok
 else
-  report compose "not installed" ">= ${minCompose}" FAIL
+  report compose "not installed" ">= ${s.minCompose}" FAIL
 fi
 
 check_disk() { # label path
@@ -94,13 +99,14 @@ check_disk() { # label path
 check_disk / /
 if [ -n "$docker_root" ] && [ -d "$docker_root" ]; then check_disk "docker data root $docker_root" "$docker_root"; fi
 
-port=${s.port}
-if (exec 3<>/dev/tcp/127.0.0.1/$port) 2>/dev/null; then
-  ours=$(docker ps -q --filter label=com.docker.compose.project=${q(s.composeProject)} --filter publish=$port 2>/dev/null || true)
-  [ -n "$ours" ] && report "port $port" "in use by this Harbor" "free or ours" ok || report "port $port" "in use by another program" "free or ours" FAIL
-else
-  report "port $port" "free" "free or ours" ok
-fi
+for port in ${s.ports.join(" ")}; do
+  if (exec 3<>/dev/tcp/127.0.0.1/$port) 2>/dev/null; then
+    ours=$(docker ps -q --filter label=com.docker.compose.project=${q(s.composeProject)} --filter publish=$port 2>/dev/null || true)
+    [ -n "$ours" ] && report "port $port" "in use by this Harbor" "free or ours" ok || report "port $port" "in use by another program" "free or ours" FAIL
+  else
+    report "port $port" "free" "free or ours" ok
+  fi
+done
 
 check_reach() { # name host port
   if timeout 5 bash -c 'exec 3<>/dev/tcp/$1/$2' _ "$2" "$3" 2>/dev/null; then

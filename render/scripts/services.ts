@@ -50,3 +50,32 @@ exec 3>&-
 echo "redis: ${host}:${port} db ${dbIndex} answers PING from ${nodeName}"
 `);
 }
+
+/** Runs SQL from the bundle with the admin credential: the user and the database it owns. */
+export function postgresSetupScript(database: string): RemoteScript {
+    return remoteScript(`set up PostgreSQL database ${database}`, `
+ensure_cmd psql postgresql-client postgresql
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+read_bundle "$tmp"
+set -a; . "$tmp/admin.env"; set +a
+PGPASSFILE="$tmp/admin.pgpass" psql -X -q -v ON_ERROR_STOP=1 -f "$tmp/setup.sql" >/dev/null
+echo "postgresql: database ${database} owned by its user"
+`, [ensureCmdFn, readBundleFn]);
+}
+
+/** Harbor's own credential must work from this node, on a PostgreSQL new enough for Harbor 2.x. */
+export function postgresCheckScript(database: string, nodeName: string, minVersionNum: number): RemoteScript {
+    return remoteScript(`check PostgreSQL from ${nodeName}`, `
+ensure_cmd psql postgresql-client postgresql
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+read_bundle "$tmp"
+set -a; . "$tmp/harbor.env"; set +a
+out=$(PGPASSFILE="$tmp/harbor.pgpass" PGCONNECT_TIMEOUT=10 psql -X -A -t -v ON_ERROR_STOP=1 -c 'SHOW server_version_num' 2>&1) ||
+  { echo "${nodeName}: cannot use PostgreSQL database ${database}: $out" >&2; exit 1; }
+[ "$out" -ge ${minVersionNum} ] 2>/dev/null ||
+  { echo "${nodeName}: PostgreSQL ${database} reports version $out; Harbor 2.x needs 12 or newer (server_version_num >= ${minVersionNum})" >&2; exit 1; }
+echo "postgresql: ${database} reachable from ${nodeName} (server_version_num $out)"
+`, [ensureCmdFn, readBundleFn]);
+}

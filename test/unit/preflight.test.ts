@@ -53,7 +53,8 @@ esac`);
 
 function run(bin: string, spec: Partial<PreflightSpec> = {}) {
     const full: PreflightSpec = {
-        nodeName: "harbor-2", minFreeSpacePercent: 10, minFreeInodesPercent: 5, port: 1, composeProject: "harbor",
+        nodeName: "harbor-2", minFreeSpacePercent: 10, minFreeInodesPercent: 5, ports: [1], composeProject: "harbor",
+        minDocker: "1.10.0", minCompose: "1.6.0", composeFirst: "standalone",
         endpoints: [{ name: "mysql", host: "127.0.0.1", port: openPort }], harbor: "Harbor 1.2.2", ...spec,
     };
     const script = preflightScript(full);
@@ -94,7 +95,7 @@ describe("preflight", () => {
 
     it("refuses a node without Docker, a port taken by another program and an unreachable service, in one message", () => {
         const r = run(sandbox({ size: 100 * GiB, avail: 50 * GiB, inodes: 1000, ifree: 900 }, false), {
-            port: openPort,
+            ports: [openPort],
             endpoints: [{ name: "redis", host: "127.0.0.1", port: 1 }],
         });
         assert.notEqual(r.status, 0);
@@ -133,5 +134,25 @@ describe("preflight", () => {
         const no = sandbox({ size: 100 * GiB, avail: 50 * GiB, inodes: 1000, ifree: 900 });
         pythonStub(no, "python3", "3.12.1");
         assert.match(run(no, { python: requireFlavor("1.3.0").python }).stderr, /prepare interpreter is none/);
+    });
+
+    it("checks a Harbor 2.x node against 2.x's needs: Docker 20.10.10, the compose plugin first, every published port", () => {
+        const bin = sandbox({ size: 100 * GiB, avail: 50 * GiB, inodes: 1000, ifree: 900 });
+        fs.writeFileSync(path.join(bin, "docker"), `#!/bin/bash
+case "$1" in
+  version) echo 20.10.24;;
+  info) echo /var/lib/docker;;
+  ps) echo "";;
+  compose) echo v2.20.2;;
+esac
+`, { mode: 0o755 });
+        const f = requireFlavor("2.15.2");
+        const r = run(bin, { ports: f.ports(openPort, "https"), minDocker: f.minDocker, minCompose: f.minCompose, composeFirst: "plugin" });
+        const results = parsePreflightReport(r.stdout + r.stderr);
+        assert.deepEqual(results.find(c => c.check === "compose"), { check: "compose", value: "2.20.2", threshold: ">= 2.3.0", ok: true },
+            "the plugin is asked first (docker-compose 1.29 would be too old)");
+        assert.deepEqual(results.filter(c => c.check.startsWith("port ")).map(c => c.check), [`port ${openPort}`, "port 80"]);
+        assert.deepEqual(results.find(c => c.check === "docker")?.threshold, ">= 20.10.10");
+        assert.equal(results.find(c => c.check === "prepare interpreter"), undefined, "2.x's prepare is not Python on the node");
     });
 });

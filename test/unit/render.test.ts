@@ -241,7 +241,7 @@ describe("remote scripts", () => {
         "installer-unpack.sh": unpackInstallerScript(layout, "a".repeat(64), "harbor.v1.2.2.tar.gz"),
         "deploy.sh": flavor.deployScript(layout, "harbor-1", { protocol: "http", domain: "hub.example.test" }),
         "deploy-https.sh": flavor.deployScript(layout, "harbor-1", { protocol: "https", domain: "hub.example.test" }),
-        "stop.sh": stopScript(layout, "harbor-1"),
+        "stop.sh": stopScript(layout.installDir, "harbor-1"),
         "mysql-setup.sh": mysqlSetupScript("registry"),
         "mysql-check.sh": mysqlCheckScript("registry", "harbor-1"),
         "redis-check.sh": redisCheckScript("10.0.0.5", 6379, 0, "harbor-1"),

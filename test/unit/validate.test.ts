@@ -57,7 +57,10 @@ describe("validateConfig", () => {
     it("fails on a bad domain", () => expectProblem(c => { c.domain = "hub"; }, "domain", /not a fully qualified domain name/));
     it("fails on a bad cluster port", () => expectProblem(c => { c.port = 0; }, "port", /1 to 65535/));
     it("says 1.6+ uses PostgreSQL", () => expectProblem(c => { c.harborVersion = "1.6.0"; }, "harborVersion", /PostgreSQL/));
-    it("says 2.x uses PostgreSQL", () => expectProblem(c => { c.harborVersion = "2.10.0"; }, "harborVersion", /PostgreSQL/));
+    it("knows which 2.x releases it knows the schema of", () => {
+        expectProblem(c => { c.harborVersion = "2.9.0"; }, "harborVersion", /not a release this program knows the schema of; supported are 2\.10\.0-2\.10\.3, .*2\.15\.0-2\.15\.2/);
+        expectProblem(c => { c.harborVersion = "2.15.3"; }, "harborVersion", /2\.15\.0-2\.15\.2/);
+    });
     it("fails on Harbor before 1.1", () => expectProblem(c => { c.harborVersion = "1.0.1"; }, "harborVersion", /not supported/));
     it("fails on an installer URL without sha256", () => expectProblem(c => { c.installer = { url: "https://example.com/h.tgz" }; }, "installer.sha256", /required with installer\.url/));
     it("fails on a missing installer file", () => expectProblem(c => { c.installer = { path: "/nonexistent/harbor.tgz" }; }, "installer.path", /file not found/));
@@ -128,6 +131,65 @@ describe("validateConfig", () => {
     });
 });
 
+/** A Harbor 2.15 stack: PostgreSQL instead of MySQL, an admin credential creating the database. */
+function v2Stack(): Record<string, any> {
+    const c = good() as Record<string, any>;
+    delete c.mysql;
+    return { ...c, harborVersion: "2.15.2", postgres: { host: "10.99.0.3", adminUser: "postgres" }, redis: { host: "10.99.0.4", port: 6379 } };
+}
+function v2Secrets(): Partial<Record<SecretKey, SecretInput>> {
+    const s = allSecrets();
+    delete s.mysqlAdminPassword;
+    return { ...s, postgresAdminPassword: { value: "PgAdminPw-1", storedAsSecret: true } };
+}
+
+describe("validateConfig for Harbor 2.x", () => {
+    it("accepts a 2.15 stack with PostgreSQL, and fills 2.x's defaults", () => {
+        const cfg = validateConfig(raw(v2Stack(), v2Secrets()));
+        assert.equal(cfg.mysql, undefined);
+        assert.deepEqual(cfg.postgres, {
+            host: "10.99.0.3", port: 5432, database: "registry", user: "harbor", adminUser: "postgres", sslMode: "disable", maxIdleConns: 2, maxOpenConns: 15,
+        });
+        assert.deepEqual([cfg.redis.registryDbIndex, cfg.redis.jobserviceDbIndex, cfg.redis.trivyDbIndex], [1, 2, 5]);
+    });
+    it("accepts the {} Pulumi.yaml gives an unset object key", () => {
+        assert.doesNotThrow(() => validateConfig(raw({ ...v2Stack(), mysql: {} }, v2Secrets())));
+    });
+    it("reports every key of the other generation at once, with the one to use", () => {
+        const c = { ...v2Stack(), mysql: { host: "db" }, redis: { host: "10.99.0.4", poolSize: 50, dbIndex: 3 } };
+        const s = { ...v2Secrets(), mysqlPassword: { value: "x1234567", storedAsSecret: true } };
+        const found = problems(c, s);
+        for (const [key, text] of [["mysql", /does not apply: Harbor 2\.15\.2 keeps its data in PostgreSQL; use postgres/],
+            ["mysqlPassword", /use postgresPassword/], ["redis.poolSize", /does not apply to Harbor 2\.15\.2/], ["redis.dbIndex", /must be 0 with Harbor 2\.x/]] as const) {
+            assert.ok(found.some(p => p.startsWith(`harbor-ha:${key}: `) && text.test(p)), `${key} in:\n${found.join("\n")}`);
+        }
+        const v1 = problems({ ...good(), postgres: { host: "pg" }, redis: { host: "10.99.0.4", trivyDbIndex: 6 } }, { ...allSecrets(), postgresPassword: { value: "x1234567", storedAsSecret: true } });
+        for (const key of ["postgres", "postgresPassword", "redis.trivyDbIndex"]) assert.ok(v1.some(p => p.startsWith(`harbor-ha:${key}: `)), `${key} in:\n${v1.join("\n")}`);
+    });
+    it("needs postgres with 2.x, and its password without an admin user", () => {
+        const c = v2Stack();
+        delete c.postgres;
+        expectProblemIn(c, v2Secrets(), "postgres", /is required/);
+        const s = v2Secrets();
+        delete s.postgresAdminPassword;
+        expectProblemIn({ ...v2Stack(), postgres: { host: "pg.example.test" } }, s, "postgresPassword", /is required without postgres\.adminUser/);
+        expectProblemIn({ ...v2Stack(), postgres: { host: "pg.example.test", adminUser: "postgres" } }, s, "postgresAdminPassword", /is required with postgres\.adminUser/);
+    });
+    it("checks PostgreSQL's settings", () => {
+        expectProblemIn({ ...v2Stack(), postgres: { host: "pg", adminUser: "postgres", sslMode: "prefer" } }, v2Secrets(), "postgres.sslMode", /disable, require, verify-ca, verify-full/);
+        expectProblemIn({ ...v2Stack(), postgres: { host: "pg", adminUser: "postgres", user: "Harbor-User" } }, v2Secrets(), "postgres.user", /lower-case/);
+        expectProblemIn({ ...v2Stack(), redis: { host: "r", registryDbIndex: 2 } }, v2Secrets(), "redis", /must be different databases/);
+    });
+    it("allows a comma in the Redis password with 2.x (URL form, percent-encoded)", () => {
+        assert.doesNotThrow(() => validateConfig(raw(v2Stack(), { ...v2Secrets(), redisPassword: { value: "a,b", storedAsSecret: true } })));
+    });
+});
+
+function expectProblemIn(c: Record<string, unknown>, s: Partial<Record<SecretKey, SecretInput>>, key: string, text: RegExp) {
+    const found = problems(c, s);
+    assert.ok(found.some(p => p.startsWith(`harbor-ha:${key}: `) && text.test(p)), `expected a problem for ${key} matching ${text}, got:\n${found.join("\n")}`);
+}
+
 describe("the stack files", () => {
     function stackValues(file: string): Record<string, unknown> {
         const doc = parse(fs.readFileSync(path.join(__dirname, "..", "..", file), "utf8")) as { config: Record<string, unknown> };
@@ -135,15 +197,17 @@ describe("the stack files", () => {
     }
 
     for (const stack of ["prod", "staging"]) {
-        it(`Pulumi.${stack}.yaml (real VMs) passes with its secrets set`, () => {
+        it(`Pulumi.${stack}.yaml (real VMs, Harbor 2.15) passes with its secrets set`, () => {
             const s = allSecrets();
             delete s.mysqlAdminPassword;
-            s.mysqlPassword = { value: "DbaGivenPw1", storedAsSecret: true };
+            s.postgresPassword = { value: "DbaGivenPw1", storedAsSecret: true };
             const cfg = validateConfig(raw(stackValues(`Pulumi.${stack}.yaml`), s));
             assert.equal(cfg.nodes.length, 3);
             assert.equal(cfg.ceph.client, "kernel");
             assert.equal(cfg.installer.kind, "url");
             assert.equal(cfg.protocol, "https");
+            assert.match(cfg.harborVersion, /^2\.15\./);
+            assert.equal(cfg.postgres?.host, stack === "prod" ? "pg.example.com" : "pg.staging.example.com");
         });
     }
 

@@ -1,0 +1,55 @@
+# harbor-ha: check PostgreSQL from harbor-1
+
+set -euo pipefail
+umask 077
+export LC_ALL=C
+
+# ensure_cmd COMMAND DEB_PACKAGE RPM_PACKAGE
+ensure_cmd() {
+  command -v "$1" >/dev/null 2>&1 && return 0
+  echo "installing $2 (for $1)"
+  if command -v apt-get >/dev/null 2>&1; then
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -q "$2" >/dev/null 2>&1 ||
+      { apt-get update -q >/dev/null 2>&1 && DEBIAN_FRONTEND=noninteractive apt-get install -y -q "$2" >/dev/null; }
+  elif command -v dnf >/dev/null 2>&1; then
+    dnf install -y -q "$3" >/dev/null
+  else
+    echo "$1 is missing and there is no apt-get or dnf to install it" >&2
+    return 1
+  fi
+  command -v "$1" >/dev/null 2>&1 || { echo "$1 is still missing after installing $2" >&2; return 1; }
+}
+
+# read_bundle DIR: "<mode> <path> <base64>" lines on stdin -> files; sets BUNDLE_CHANGED.
+read_bundle() {
+  local dir=$1 mode rel b64 tmp
+  BUNDLE_CHANGED=0
+  while read -r mode rel b64; do
+    [ -n "$mode" ] || continue
+    mkdir -p "$dir/$(dirname "$rel")"
+    tmp=$(mktemp "$dir/$rel.XXXXXX")
+    printf '%s' "$b64" | base64 -d >"$tmp"
+    chmod "$mode" "$tmp"
+    if [ -f "$dir/$rel" ] && cmp -s "$tmp" "$dir/$rel" && [ "$(stat -c %a "$dir/$rel")" = "$(stat -c %a "$tmp")" ]; then
+      rm -f "$tmp"
+    else
+      mv -f "$tmp" "$dir/$rel"
+      BUNDLE_CHANGED=$((BUNDLE_CHANGED + 1))
+    fi
+  done
+}
+
+main() {
+ensure_cmd psql postgresql-client postgresql
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+read_bundle "$tmp"
+set -a; . "$tmp/harbor.env"; set +a
+out=$(PGPASSFILE="$tmp/harbor.pgpass" PGCONNECT_TIMEOUT=10 psql -X -A -t -v ON_ERROR_STOP=1 -c 'SHOW server_version_num' 2>&1) ||
+  { echo "harbor-1: cannot use PostgreSQL database registry: $out" >&2; exit 1; }
+[ "$out" -ge 120000 ] 2>/dev/null ||
+  { echo "harbor-1: PostgreSQL registry reports version $out; Harbor 2.x needs 12 or newer (server_version_num >= 120000)" >&2; exit 1; }
+echo "postgresql: registry reachable from harbor-1 (server_version_num $out)"
+}
+
+main; exit 0

@@ -1,0 +1,93 @@
+# harbor-ha: deploy Harbor 2.15.2 on harbor-1
+
+set -euo pipefail
+umask 077
+export LC_ALL=C
+
+# read_bundle DIR: "<mode> <path> <base64>" lines on stdin -> files; sets BUNDLE_CHANGED.
+read_bundle() {
+  local dir=$1 mode rel b64 tmp
+  BUNDLE_CHANGED=0
+  while read -r mode rel b64; do
+    [ -n "$mode" ] || continue
+    mkdir -p "$dir/$(dirname "$rel")"
+    tmp=$(mktemp "$dir/$rel.XXXXXX")
+    printf '%s' "$b64" | base64 -d >"$tmp"
+    chmod "$mode" "$tmp"
+    if [ -f "$dir/$rel" ] && cmp -s "$tmp" "$dir/$rel" && [ "$(stat -c %a "$dir/$rel")" = "$(stat -c %a "$tmp")" ]; then
+      rm -f "$tmp"
+    else
+      mv -f "$tmp" "$dir/$rel"
+      BUNDLE_CHANGED=$((BUNDLE_CHANGED + 1))
+    fi
+  done
+}
+
+compose() {
+  if docker compose version >/dev/null 2>&1; then docker compose "$@"
+  elif command -v docker-compose >/dev/null 2>&1; then docker-compose "$@"
+  else echo "neither the docker compose plugin nor docker-compose is installed" >&2; return 1
+  fi
+}
+
+# set_env FILE KEY VALUE
+set_env() {
+  local tmp
+  tmp=$(mktemp)
+  KEY="$2" VALUE="$3" awk 'BEGIN { k = ENVIRON["KEY"] "=" } index($0, k) == 1 { print k ENVIRON["VALUE"]; next } { print }' "$1" >"$tmp"
+  cat "$tmp" >"$1"
+  rm -f "$tmp"
+}
+
+main() {
+dir=/opt/harbor
+data=/mnt/cephfs/harbor/data
+stage="$dir/.harbor-ha"
+log="$stage/deploy.log"
+[ -f "$dir/prepare" ] && [ -f "$dir/harbor.yml.tmpl" ] || { echo "harbor-1: no Harbor 2.x installer in $dir" >&2; exit 1; }
+mountpoint -q /mnt/cephfs/harbor || { echo "harbor-1: CephFS is not mounted at /mnt/cephfs/harbor" >&2; exit 1; }
+mkdir -p "$stage"
+read_bundle "$dir"
+fail() { echo "harbor-1: $1 failed; last lines of $log:" >&2; tail -n 20 "$log" >&2; exit 1; }
+# The cluster's secrets where prepare looks for them, on the shared data volume.
+secret="$data/secret"
+mkdir -p "$secret/keys" "$secret/core" "$secret/registry"
+# The secretkey encrypts what is stored with the data: one already there is kept.
+if [ ! -s "$secret/keys/secretkey" ]; then
+  install -m 0600 "$stage/secretkey" "$secret/keys/secretkey.harbor-ha.$$"
+  mv -n "$secret/keys/secretkey.harbor-ha.$$" "$secret/keys/secretkey" 2>/dev/null || true
+  rm -f "$secret/keys/secretkey.harbor-ha.$$"
+fi
+[ "$(wc -c <"$secret/keys/secretkey")" = 16 ] || { echo "harbor-1: $secret/keys/secretkey is not 16 bytes; Harbor cannot use it" >&2; exit 1; }
+# The stack's token keypair, both halves (prepare replaces a pair with a half missing).
+place() { # place SRC DST MODE: atomically, only when it differs
+  cmp -s "$1" "$2" && return 0
+  install -m "$3" "$1" "$2.harbor-ha.$$" && mv -f "$2.harbor-ha.$$" "$2"
+}
+place "$stage/token/private_key.pem" "$secret/core/private_key.pem" 0600
+place "$stage/token/root.crt" "$secret/registry/root.crt" 0644
+cd "$dir"
+: >"$log"
+./prepare >>"$log" 2>&1 || fail prepare
+# prepare drew new values: every file that carries one gets the cluster's.
+while read -r file key value; do
+  [ -f "$file" ] || fail "prepare wrote no $file:"
+  grep -q "^$key=" "$file" || { echo "harbor-1: $file has no $key after prepare: not the Harbor 2.x layout this flavor knows" >&2; exit 1; }
+  set_env "$file" "$key" "$value"
+done <"$stage/shared-env"
+[ -f common/config/registry/passwd ] || fail "prepare wrote no common/config/registry/passwd:"
+cat "$stage/registry-passwd" >common/config/registry/passwd
+# Recreate every container: each reads the new config, and the proxy resolves the others at start.
+compose up -d --force-recreate >>"$log" 2>&1 || fail "docker compose up"
+for i in $(seq 1 120); do
+  if body=$(curl -fsS -m 5 --cacert "$stage/tls/ca.crt" --resolve hub.example.test\:8070\:127.0.0.1 https\://hub.example.test\:8070/api/v2.0/ping 2>/dev/null) && printf '%s' "$body" | grep -q Pong; then
+    echo "harbor-1: healthy (/api/v2.0/ping), deployed in ${SECONDS}s"
+    exit 0
+  fi
+  sleep 2
+done
+compose ps >>"$log" 2>&1 || true
+fail "health check https://hub.example.test:8070/api/v2.0/ping"
+}
+
+main; exit 0
