@@ -1,36 +1,68 @@
 #!/usr/bin/env bash
-# npm run bench: wall-clock times of the everyday operations, appended to BENCHMARKS.md with the
-# date and the machine. With the lab and the dev stack up (npm run demo) it also times a no-change
-# preview and up, and 200 logins through the load balancer.
+# npm run bench: the benchmarks, in one run on one lab, appended to BENCHMARKS.md with the date and
+# the machine. Besides the wall clock of each step it reports ratios, which say more than seconds on
+# a shared machine: a fresh `pulumi up` of 3 nodes / 2 nodes (nodes work in parallel: goal <= 1.25),
+# no-change up and preview of 3 / 2 nodes. Timings never decide a test.
+#   npm run bench [-- --no-e2e]      (needs root: the lab; leaves the dev stack deployed on 3 nodes,
+#                                     or, with the e2e, the lab torn down)
 set -euo pipefail
 cd "$(dirname "$0")/.."
+[ "$(id -u)" = 0 ] || { echo "[bench] the lab needs root" >&2; exit 1; }
+with_e2e=1
+[ "${1:-}" = --no-e2e ] && with_e2e=0
 machine="$(nproc) cores, $(free -g | awk '/^Mem:/ {print $2}') GiB, $(. /etc/os-release && echo "$PRETTY_NAME"), kernel $(uname -r)"
+log=/tmp/harbor-ha-bench.log
 rows=()
-measure() { # measure LABEL CMD...
-  local label=$1 t0 t1 rc=0
-  shift
+declare -A took
+# measure KEY LABEL CMD...: wall clock of CMD in took[KEY], one table row
+measure() {
+  local key=$1 label=$2 t0 rc=0
+  shift 2
   t0=$(date +%s.%N)
-  "$@" >/tmp/harbor-ha-bench.log 2>&1 || rc=$?
-  t1=$(date +%s.%N)
-  if [ "$rc" -ne 0 ]; then echo "[bench] $label failed (exit $rc); see /tmp/harbor-ha-bench.log" >&2; exit 1; fi
-  rows+=("| $label | $(awk -v a="$t0" -v b="$t1" 'BEGIN {printf "%.1f s", b - a}') |")
+  "$@" >"$log" 2>&1 || rc=$?
+  took[$key]=$(awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN {printf "%.1f", b - a}')
+  if [ "$rc" -ne 0 ]; then echo "[bench] $label failed (exit $rc); see $log" >&2; tail -n 20 "$log" >&2; exit 1; fi
+  rows+=("| $label | ${took[$key]} s |")
   echo "[bench] ${rows[-1]}"
 }
+ratio() { awk -v a="${took[$1]}" -v b="${took[$2]}" 'BEGIN {printf "%.2f", a / b}'; }
 
-measure "toolchain, warm cache (scripts/install-pulumi.sh)" scripts/install-pulumi.sh
-measure "unit tests (npm run test:unit)" npm run -s test:unit
+measure toolchain "toolchain, warm cache (scripts/install-pulumi.sh)" scripts/install-pulumi.sh
+# The last cold build of each toolchain part, from its BUILD-INFO (built once per version).
+cache="${HARBOR_HA_CACHE:-/var/cache/harbor-ha}"
+cold=$(cat "$cache"/toolchain/*/BUILD-INFO.txt 2>/dev/null | awk '/^built: .* in [0-9]+s$/ {gsub("s", "", $NF); n += $NF} END {print n + 0}')
+[ "$cold" -gt 0 ] && rows+=("| toolchain, cold: the builds in the cache now (sum of their BUILD-INFO times) | $cold s |")
+measure unit "unit tests (npm run test:unit)" npm run -s test:unit
 # shellcheck source=scripts/pulumi-env.sh
 . scripts/pulumi-env.sh
-if pulumi stack output --stack dev url >/dev/null 2>&1 && [ -S /run/harbor-ha-lab/docker.sock ]; then
-  dev=(--stack dev --config-file "$(hh_stack_config dev)")
-  measure "pulumi preview --stack dev, no changes" pulumi preview "${dev[@]}" --expect-no-changes
-  measure "pulumi up --stack dev, no changes" pulumi up "${dev[@]}" --yes --expect-no-changes
-  measure "200 docker logins through the lab load balancer" node --import tsx -e '
-    const lab = require("./test/e2e/lab"); const s = lab.readStack(); lab.startClient(s);
-    const a = lab.logins(s, 200); if (a.ok !== 200) { console.error(a); process.exit(1); }'
-else
-  echo "[bench] the lab or the dev stack is not up: lab timings skipped (npm run demo first)" >&2
-fi
+
+# A warm demo: caches full, the lab stopped (its data kept), then npm run demo.
+lab/scripts/down.sh >/dev/null 2>&1 || true
+measure demo "npm run demo, warm caches, lab stopped" npm run -s demo
+three=(--stack dev --config-file "$(hh_stack_config dev)")
+two_cfg=$(mktemp /tmp/harbor-ha-bench-2nodes.XXXXXX.yaml)
+trap 'rm -f "$two_cfg"' EXIT
+cp "$(hh_stack_config dev)" "$two_cfg"
+two=(--stack dev --config-file "$two_cfg")
+pulumi config rm "${two[@]}" --path 'harbor-ha:nodes[2]' >/dev/null
+
+pulumi destroy "${three[@]}" --yes --skip-preview >/dev/null
+measure up3 "pulumi up, fresh, 3 nodes" pulumi up "${three[@]}" --yes --skip-preview
+measure preview3 "pulumi preview, no changes, 3 nodes" pulumi preview "${three[@]}" --expect-no-changes
+measure noop3 "pulumi up, no changes, 3 nodes" pulumi up "${three[@]}" --yes --expect-no-changes
+pulumi destroy "${three[@]}" --yes --skip-preview >/dev/null
+measure up2 "pulumi up, fresh, 2 nodes" pulumi up "${two[@]}" --yes --skip-preview
+measure preview2 "pulumi preview, no changes, 2 nodes" pulumi preview "${two[@]}" --expect-no-changes
+measure noop2 "pulumi up, no changes, 2 nodes" pulumi up "${two[@]}" --yes --expect-no-changes
+pulumi destroy "${two[@]}" --yes --skip-preview >/dev/null
+pulumi up "${three[@]}" --yes --skip-preview >/dev/null
+rows+=("| **ratio** fresh up, 3 nodes / 2 nodes (goal <= 1.25) | $(ratio up3 up2) |")
+rows+=("| **ratio** no-change up, 3 nodes / 2 nodes | $(ratio noop3 noop2) |")
+rows+=("| **ratio** no-change preview, 3 nodes / 2 nodes | $(ratio preview3 preview2) |")
+measure logins "200 docker logins through the lab load balancer" node --import tsx -e '
+  const lab = require("./test/e2e/lab"); const s = lab.readStack(); lab.startClient(s);
+  const a = lab.logins(s, 200); if (a.ok !== 200) { console.error(a); process.exit(1); }'
+[ "$with_e2e" = 1 ] && measure e2e "npm run test:e2e (clean lab to teardown)" npm run -s test:e2e
 
 [ -f BENCHMARKS.md ] || printf '# Benchmarks\n\nAppended by `npm run bench`; timings never decide a test.\n' >BENCHMARKS.md
 {

@@ -8,8 +8,8 @@ t0=$SECONDS
 log() { echo "[demo] $*"; }
 [ "$(id -u)" = 0 ] || { echo "[demo] the lab needs root (its own Docker engine, debootstrap, FUSE)" >&2; exit 1; }
 
-[ -d node_modules ] || npm ci --no-audit --no-fund
-scripts/install-pulumi.sh
+# The toolchain and the lab's images and installer, built side by side on a fresh machine.
+scripts/setup.sh
 # shellcheck source=scripts/pulumi-env.sh
 . scripts/pulumi-env.sh
 

@@ -96,7 +96,13 @@ export const heldResources = new Set<string>();
 /** The stack's own outputs from its last update, as the program reads them back (StackReference to itself). */
 export const deployedOutputs: Record<string, unknown> = {};
 
+let mocksSet = false;
+const dynamicResults = new Map<string, Promise<pulumi.dynamic.CreateResult>>();
+
+/** One mock monitor for the whole process: a new one would not know the resources of earlier stacks still finishing. */
 export async function setupMocks(): Promise<void> {
+    if (mocksSet) return;
+    mocksSet = true;
     await pulumi.runtime.setMocks({
         async newResource(args: pulumi.runtime.MockResourceArgs) {
             recorded.push({ type: args.type, name: args.name, inputs: args.inputs });
@@ -114,7 +120,11 @@ export async function setupMocks(): Promise<void> {
                     // The engine hands a dynamic provider plain values, secret or not.
                     const unwrapped = Object.fromEntries(Object.entries(args.inputs).map(([k, v]) => [k, plain(v)]));
                     const inputs = { ...unwrapped, ...(args.inputs.bits ? { bits: 2048 } : {}) };
-                    const created = await provider.create(inputs);
+                    // Made once per distinct inputs in this process: keys take time, and their
+                    // generation itself is tested in tokenKeys.test.ts and tls.test.ts.
+                    const memo = `${args.type} ${JSON.stringify(inputs)}`;
+                    if (!dynamicResults.has(memo)) dynamicResults.set(memo, provider.create(inputs));
+                    const created = await dynamicResults.get(memo)!;
                     Object.assign(state, created.outs);
                     if (state.privateKeyPem) generatedSecrets.push(state.privateKeyPem);
                     break;
@@ -155,10 +165,28 @@ export function byType(type: string): Recorded[] {
     return recorded.filter(r => r.type === type);
 }
 
-/** Runs the program (index.ts) under the mocks and returns its stack outputs. */
-export async function runProgram(): Promise<Record<string, pulumi.Output<any>>> {
-    const mod = await import("../index");
-    return await ((mod as any).default ?? mod);
+/** Forgets what earlier stacks of this process recorded, held or had deployed. */
+export function resetMocks(): void {
+    recorded.length = 0;
+    generatedSecrets.length = 0;
+    heldResources.clear();
+    for (const k of Object.keys(deployedOutputs)) delete deployedOutputs[k];
+}
+
+/**
+ * Runs the program (program.ts) under the mocks for one stack and returns its outputs: its config,
+ * what its last update left (the deployed outputs it reads back) and steps that never finish.
+ * Every test file describes its stacks this way, so that all of them run in one process.
+ */
+export async function runStack(values: Record<string, unknown>, secrets: Record<string, string> = secretValues,
+    opts: { deployed?: Record<string, unknown>; held?: string[] } = {}): Promise<Record<string, any>> {
+    resetMocks();
+    Object.assign(deployedOutputs, opts.deployed ?? {});
+    for (const h of opts.held ?? []) heldResources.add(h);
+    setStackConfig(values, secrets);
+    await setupMocks();
+    const { harborStack } = await import("../program");
+    return await harborStack();
 }
 
 /** A command's stdin is its script, then (after "main; exit 0") the data it reads. */

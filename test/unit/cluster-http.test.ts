@@ -2,17 +2,16 @@
 import assert from "node:assert/strict";
 import { before, describe, it } from "node:test";
 import { decodeBundle } from "../../render/bundle";
-import { byType, fixtureInstaller, plainConfig, splitStdin, promiseOf, recorded, runProgram, setStackConfig, setupMocks } from "../mocks";
+import { byType, fixtureInstaller, plainConfig, splitStdin, promiseOf, recorded, runStack } from "../mocks";
 
 let outputs: Record<string, any>;
-before(async () => {
-    setStackConfig({ ...plainConfig(fixtureInstaller()), protocol: "http" });
-    await setupMocks();
-    outputs = await runProgram();
-    await promiseOf(outputs.nodeStatus);
-});
 
 describe("a stack with protocol http", () => {
+    before(async () => {
+        outputs = await runStack({ ...plainConfig(fixtureInstaller()), protocol: "http" });
+        await promiseOf(outputs.nodeStatus);
+    });
+
     it("makes no certificate and publishes port 80 of the proxy", () => {
         assert.equal(byType("harbor-ha:index:ClusterTls").length, 0);
         const deploys = recorded.filter(r => r.name.endsWith("-deploy"));

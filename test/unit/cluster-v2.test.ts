@@ -5,8 +5,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { parse } from "yaml";
 import { decodeBundle } from "../../render/bundle";
 import {
-    byType, fixtureInstaller, generatedSecrets, isSecretInput, plain, plainConfigV2, promiseOf, recorded, runProgram, secretValuesV2, setStackConfig,
-    setupMocks, splitStdin,
+    byType, fixtureInstaller, generatedSecrets, isSecretInput, plain, plainConfigV2, promiseOf, recorded, runStack, secretValuesV2, splitStdin,
 } from "../mocks";
 
 type Outputs = Record<string, pulumi.Output<any>>;
@@ -16,14 +15,13 @@ const deploys = () => commands().filter(c => c.name.endsWith("-deploy"));
 const bundle = (d: { inputs: Record<string, any> }) => decodeBundle(splitStdin(d.inputs.stdin).data);
 const file = (d: { inputs: Record<string, any> }, p: string) => bundle(d).find(f => f.path === p)!.content;
 
-before(async () => {
-    setStackConfig(plainConfigV2(fixtureInstaller("2.15.2")), secretValuesV2);
-    await setupMocks();
-    outputs = await runProgram();
-    await promiseOf(outputs.nodeStatus);
-});
 
 describe("a 3-node Harbor 2.15 stack", () => {
+    before(async () => {
+        outputs = await runStack(plainConfigV2(fixtureInstaller("2.15.2")), secretValuesV2);
+        await promiseOf(outputs.nodeStatus);
+    });
+
     it("uses ExternalPostgreSQL, not ExternalMySQL, and keeps the seed's other components", () => {
         const count = (t: string) => byType(`harbor-ha:index:${t}`).length;
         assert.equal(count("ExternalPostgreSQL"), 1);

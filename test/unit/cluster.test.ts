@@ -4,7 +4,7 @@ import { before, describe, it } from "node:test";
 import * as pulumi from "@pulumi/pulumi";
 import { decodeBundle } from "../../render/bundle";
 import {
-    byType, fixtureInstaller, generatedSecrets, hostKeys, isSecretInput, plain, plainConfig, splitStdin, promiseOf, recorded, runProgram, secretValues, setStackConfig, setupMocks,
+    byType, fixtureInstaller, generatedSecrets, hostKeys, isSecretInput, plain, plainConfig, splitStdin, promiseOf, recorded, runStack, secretValues,
 } from "../mocks";
 
 type Outputs = Record<string, pulumi.Output<any>>;
@@ -13,14 +13,13 @@ let outputs: Outputs;
 const commands = () => byType("command:remote:Command");
 const deploys = () => commands().filter(c => c.name.endsWith("-deploy"));
 
-before(async () => {
-    setStackConfig(plainConfig(fixtureInstaller()));
-    await setupMocks();
-    outputs = await runProgram();
-    await promiseOf(outputs.nodeStatus);
-});
 
 describe("a 3-node stack", () => {
+    before(async () => {
+        outputs = await runStack(plainConfig(fixtureInstaller()));
+        await promiseOf(outputs.nodeStatus);
+    });
+
     it("has one of each shared component and three CephMounts and HarborNodes", () => {
         const count = (t: string) => byType(`harbor-ha:index:${t}`).length;
         assert.equal(count("HarborCluster"), 1);

@@ -6,7 +6,7 @@ import { HarborCluster } from "../../components/harborCluster";
 import { readInstaller } from "../../config/installer";
 import { validateConfig } from "../../config/validate";
 import { requireFlavor } from "../../render/flavors";
-import { fixtureInstaller, heldResources, plainConfigV2, promiseOf, recorded, secretValuesV2, setupMocks } from "../mocks";
+import { fixtureInstaller, heldResources, plainConfigV2, promiseOf, recorded, resetMocks, secretValuesV2, setupMocks } from "../mocks";
 
 function cluster(name: string, deployed: string | undefined): HarborCluster {
     const values = plainConfigV2(fixtureInstaller("2.15.2"));
@@ -31,27 +31,29 @@ async function settled(names: string[]): Promise<void> {
 }
 
 let done: HarborCluster;
-before(async () => {
-    await setupMocks();
-    // A step that never finishes stands for one still running: what must wait for it is not started.
-    heldResources.add("a-harbor-2-upgrade-stop-stop");
-    heldResources.add("b-harbor-1-deploy");
-    heldResources.add("c-harbor-2-deploy");
-    cluster("a", "2.14.4");
-    cluster("b", "2.14.4");
-    cluster("c", "2.15.1");
-    done = cluster("d", "2.14.4");
-    await promiseOf(done.nodeStatus);
-    await settled(["a-harbor-1-installer", "b-harbor-3-installer", "c-harbor-1-deploy"]);
-});
-
-after(() => {
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    const { leakedPromises } = require("@pulumi/pulumi/runtime/debuggable") as { leakedPromises: () => [Set<unknown>, string] };
-    assert.ok(leakedPromises()[0].size > 0, "the held steps left work waiting");
-});
 
 describe("upgrading a 2.x cluster", () => {
+    before(async () => {
+        resetMocks();
+        await setupMocks();
+        // A step that never finishes stands for one still running: what must wait for it is not started.
+        heldResources.add("a-harbor-2-upgrade-stop-stop");
+        heldResources.add("b-harbor-1-deploy");
+        heldResources.add("c-harbor-2-deploy");
+        cluster("a", "2.14.4");
+        cluster("b", "2.14.4");
+        cluster("c", "2.15.1");
+        done = cluster("d", "2.14.4");
+        await promiseOf(done.nodeStatus);
+        await settled(["a-harbor-1-installer", "b-harbor-3-installer", "c-harbor-1-deploy"]);
+    });
+
+    after(() => {
+        // eslint-disable-next-line @typescript-eslint/no-require-imports
+        const { leakedPromises } = require("@pulumi/pulumi/runtime/debuggable") as { leakedPromises: () => [Set<unknown>, string] };
+        assert.ok(leakedPromises()[0].size > 0, "the held steps left work waiting");
+    });
+
     it("to a new schema: the first node waits until every node has stopped", () => {
         assert.ok(!registered("a-harbor-1-deploy"), "harbor-1 deployed while harbor-2 still ran the old version");
     });

@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# What a fresh machine builds before the lab can run, side by side: the Pulumi toolchain (Go builds:
+# they wait on the CPU) and the lab's images and installer (debootstrap and apt: they wait on the
+# network and the disk). Every part is cached and keyed by version; a warm run takes seconds.
+#   scripts/setup.sh            toolchain + lab images + lab installer (the lab parts need root)
+#   scripts/setup.sh --no-lab   toolchain only
+set -euo pipefail
+cd "$(dirname "$0")/.."
+log() { echo "[setup] $*"; }
+t0=$SECONDS
+[ -d node_modules ] || npm ci --no-audit --no-fund
+
+jobs=()
+if [ "${1:-}" != --no-lab ]; then
+  [ "$(id -u)" = 0 ] || { echo "[setup] the lab needs root (its own Docker engine, debootstrap); --no-lab builds the toolchain only" >&2; exit 1; }
+  logs="${HARBOR_HA_CACHE:-/var/cache/harbor-ha}/lab/log"
+  mkdir -p "$logs"
+  lab/scripts/host-tools.sh
+  (lab/scripts/engine.sh start && lab/images/build.sh) >"$logs/setup-images.log" 2>&1 &
+  jobs+=("$!:lab images:$logs/setup-images.log")
+  lab/installer/build.sh >"$logs/setup-installer.log" 2>&1 &
+  jobs+=("$!:lab installer:$logs/setup-installer.log")
+  log "lab images and installer building in the background (logs in $logs)"
+fi
+rc=0
+scripts/install-pulumi.sh || rc=$?
+for j in "${jobs[@]}"; do
+  IFS=: read -r pid what file <<<"$j"
+  if wait "$pid"; then log "$what ready"; else log "$what FAILED; last lines of $file:"; tail -n 30 "$file" >&2; rc=1; fi
+done
+[ "$rc" = 0 ] || exit "$rc"
+log "ready in $((SECONDS - t0))s"
