@@ -6,8 +6,6 @@ import { clientOptionFile, schemaForDatabase, setupSql } from "../render/mysql";
 import { mysqlCheckScript, mysqlSetupScript } from "../render/scripts/services";
 import { checkEveryNode, NodeTarget, runOnFirstNode } from "./connection";
 
-export { NodeTarget };
-
 export interface ExternalMySQLArgs {
     host: pulumi.Input<string>;
     port: pulumi.Input<number>;

@@ -6,6 +6,7 @@ export const types = {
     node: "harbor-ha:index:HarborNode",
     tls: "harbor-ha:index:ClusterTls",
     mysql: "harbor-ha:index:ExternalMySQL",
+    postgres: "harbor-ha:index:ExternalPostgreSQL",
     cephMount: "harbor-ha:index:CephMount",
     tokenKeys: "harbor-ha:index:SharedTokenKeys",
     command: "command:remote:Command",
@@ -13,7 +14,7 @@ export const types = {
 } as const;
 
 /** Resources whose loss costs data or trust: deleting them must be a deliberate act in production. */
-export const dataBearing: readonly string[] = [types.mysql, types.cephMount, types.tokenKeys, types.tls];
+export const dataBearing: readonly string[] = [types.mysql, types.postgres, types.cephMount, types.tokenKeys, types.tls];
 
 type StackArgs = Pick<StackValidationArgs, "resources">;
 

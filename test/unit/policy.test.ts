@@ -61,8 +61,12 @@ describe("policy pack", () => {
         const v = violations(rs => { rs.find(r => r.name === "copy1")!.props.triggers = []; });
         assert.deepEqual(v, ["harbor-ha-installer-sha256: copy1: the installer copy is not keyed by the archive's sha256"]);
     });
-    it("reports each unprotected data-bearing resource", () => {
-        const v = violations(rs => rs.forEach(r => { r.opts.protect = false; }));
+    it("reports each unprotected data-bearing resource (a 2.x stack's database too)", () => {
+        const v = violations(rs => {
+            rs.push({ type: types.postgres, name: "ExternalPostgreSQL", props: {}, opts: {} });
+            rs.forEach(r => { r.opts.protect = false; });
+        });
+        // three CephMounts, and one each of the other data-bearing types
         assert.equal(v.length, dataBearing.length + 2, v.join("\n"));
         assert.ok(v.every(m => /^harbor-ha-protect-data: .* must be protected from pulumi destroy/.test(m)));
     });
