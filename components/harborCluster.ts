@@ -216,6 +216,7 @@ export class HarborCluster extends pulumi.ComponentResource {
             nodes.push(new HarborNode(`${name}-${n.name}`, {
                 nodeName: n.name,
                 connection: targets[i].connection,
+                hostKey: n.hostKey,
                 harborVersion: args.harborVersion,
                 installer: args.installer,
                 installDir: args.installDir,

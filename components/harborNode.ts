@@ -9,6 +9,11 @@ import { commandDefaults, Connection, runScript, secretStderr } from "./connecti
 export interface HarborNodeArgs {
     nodeName: pulumi.Input<string>;
     connection: pulumi.Input<Connection>;
+    /**
+     * The node's SSH host key. A new one means a rebuilt node: it gets the installer again, which a
+     * copy would not do on a changed connection alone (it re-copies on a new source or path only).
+     */
+    hostKey: pulumi.Input<string>;
     /** Selects the flavor (render/flavors): which files are rendered and what the deploy does. */
     harborVersion: pulumi.Input<string>;
     installer: pulumi.Input<InstallerContents>;
@@ -56,7 +61,7 @@ export class HarborNode extends pulumi.ComponentResource {
             source: installer.apply(i => new pulumi.asset.FileAsset(i.archivePath)),
             // The layout waits for the node's mount, so the archive lands only after its preflight passed.
             remotePath: layout.apply(l => l.archivePath),
-            triggers: [installer.apply(i => i.sha256)],
+            triggers: [installer.apply(i => i.sha256), args.hostKey],
         }, { parent: this });
 
         const unpack = new command.remote.Command(`${name}-installer`, {
