@@ -135,6 +135,6 @@ install -m 0644 "$stage/${staged.tokenCert}" ${q(tokenCertPath)}
 # Recreate every container: each must read the new config and keys (a bind-mounted file keeps its
 # old inode), and the proxy resolves the others' addresses only when it starts.
 compose up -d --force-recreate >>"$log" 2>&1 || fail "docker-compose up"
-${waitHealthyScript(f.health, l, nodeName, e, 90)}
+${waitHealthyScript(f.health, l, nodeName, e, 180)}
 `, [readBundleFn, composeFn, findPythonFn(py)]);
 }

@@ -131,6 +131,6 @@ done <"$stage/${sharedEnv}"
 cat "$stage/${passwd}" >common/config/registry/passwd
 # Recreate every container: each reads the new config, and the proxy resolves the others at start.
 compose up -d --force-recreate >>"$log" 2>&1 || fail "docker compose up"
-${waitHealthyScript(f.health, l, nodeName, e, 120)}
+${waitHealthyScript(f.health, l, nodeName, e, 240)}
 `, [readBundleFn, composeV2Fn, setEnvFn]);
 }

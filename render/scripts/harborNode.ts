@@ -70,15 +70,16 @@ echo "${nodeName}: Harbor stopped; data kept"
  * https by the domain, resolved to the node itself, the cluster CA checked). Uses the deploy's
  * $stage, compose and fail.
  */
-export function waitHealthyScript(h: HealthCheck, l: NodeLayout, nodeName: string, e: ClientEndpoint, tries: number): string {
+export function waitHealthyScript(h: HealthCheck, l: NodeLayout, nodeName: string, e: ClientEndpoint, seconds: number): string {
     const url = e.protocol === "https" ? `https://${e.domain}:${l.port}${h.path}` : `http://127.0.0.1:${l.port}${h.path}`;
     const curlTls = e.protocol === "https" ? ` --cacert "$stage/${staged.tlsCa}" --resolve ${q(`${e.domain}:${l.port}:127.0.0.1`)}` : "";
-    return `for i in $(seq 1 ${tries}); do
+    // Asked every second: a node is in service as soon as it answers.
+    return `for i in $(seq 1 ${seconds}); do
   if body=$(curl -fsS -m 5${curlTls} ${q(url)} 2>/dev/null) && printf '%s' "$body" | grep -q ${q(h.expect)}; then
     echo "${nodeName}: healthy (${h.path}), deployed in \${SECONDS}s"
     exit 0
   fi
-  sleep 2
+  sleep 1
 done
 compose ps >>"$log" 2>&1 || true
 fail "health check ${url}"`;

@@ -71,12 +71,12 @@ install -m 0644 "$stage/token/root.crt" common/config/registry/root.crt
 # Recreate every container: each must read the new config and keys (a bind-mounted file keeps its
 # old inode), and the proxy resolves the others' addresses only when it starts.
 compose up -d --force-recreate >>"$log" 2>&1 || fail "docker-compose up"
-for i in $(seq 1 90); do
+for i in $(seq 1 180); do
   if body=$(curl -fsS -m 5 http\://127.0.0.1\:8070/api/systeminfo 2>/dev/null) && printf '%s' "$body" | grep -q registry_url; then
     echo "harbor-1: healthy (/api/systeminfo), deployed in ${SECONDS}s"
     exit 0
   fi
-  sleep 2
+  sleep 1
 done
 compose ps >>"$log" 2>&1 || true
 fail "health check http://127.0.0.1:8070/api/systeminfo"

@@ -79,12 +79,12 @@ done <"$stage/shared-env"
 cat "$stage/registry-passwd" >common/config/registry/passwd
 # Recreate every container: each reads the new config, and the proxy resolves the others at start.
 compose up -d --force-recreate >>"$log" 2>&1 || fail "docker compose up"
-for i in $(seq 1 120); do
+for i in $(seq 1 240); do
   if body=$(curl -fsS -m 5 --cacert "$stage/tls/ca.crt" --resolve hub.example.test\:8070\:127.0.0.1 https\://hub.example.test\:8070/api/v2.0/ping 2>/dev/null) && printf '%s' "$body" | grep -q Pong; then
     echo "harbor-1: healthy (/api/v2.0/ping), deployed in ${SECONDS}s"
     exit 0
   fi
-  sleep 2
+  sleep 1
 done
 compose ps >>"$log" 2>&1 || true
 fail "health check https://hub.example.test:8070/api/v2.0/ping"
