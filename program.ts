@@ -46,6 +46,7 @@ export async function harborStack() {
         adminPassword: secrets.adminPassword,
         tokenKeyRotation: config.tokenKeyRotation,
         preflight: config.preflight,
+        loadBalancer: config.loadBalancer,
         protectData: config.protectData,
     });
     return {
@@ -60,6 +61,7 @@ export async function harborStack() {
         caPem: cluster.caPem,
         clientTrustPath: cluster.clientTrustPath,
         tlsNotAfter: cluster.tlsNotAfter,
+        loadBalancer: cluster.loadBalancer,
         installerSha256: installer.sha256,
     };
 }

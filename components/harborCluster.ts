@@ -2,9 +2,10 @@ import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
 import * as path from "path";
 import { InstallerContents } from "../config/installer";
-import { CephConfig, MysqlConfig, NodeConfig, PostgresConfig, PreflightConfig, RedisConfig, TlsConfig } from "../config/types";
+import { CephConfig, LoadBalancerConfig, MysqlConfig, NodeConfig, PostgresConfig, PreflightConfig, RedisConfig, TlsConfig } from "../config/types";
 import { DatabaseSettings, externalHost, Flavor, RedisSettings, requireFlavor } from "../render/flavors";
 import { schemaVersion } from "../render/flavors/v2Releases";
+import { renderHaproxyConfig, renderNginxStreamConfig } from "../render/loadBalancer";
 import { composeProjectName } from "../render/scripts/harborNode";
 import { PreflightResult } from "../render/scripts/preflight";
 import { CephMount } from "./cephMount";
@@ -53,6 +54,8 @@ export interface HarborClusterArgs {
     adminPassword?: pulumi.Input<string>;
     tokenKeyRotation: pulumi.Input<string>;
     preflight: pulumi.Input<PreflightConfig>;
+    /** Plain: the load balancer's check timing and drain, rendered into its config and the deploys' waits. */
+    loadBalancer: LoadBalancerConfig;
     /** Protect the data-bearing components from `pulumi destroy`. */
     protectData?: boolean;
 }
@@ -114,6 +117,8 @@ export class HarborCluster extends pulumi.ComponentResource {
     public readonly caPem?: pulumi.Output<string>;
     public readonly clientTrustPath?: pulumi.Output<string>;
     public readonly tlsNotAfter?: pulumi.Output<string>;
+    /** The load balancer's config for these nodes: HAProxy (checks the drain) and nginx stream. */
+    public readonly loadBalancer: pulumi.Output<{ haproxy: string; nginx: string }>;
 
     constructor(name: string, args: HarborClusterArgs, opts?: pulumi.ComponentResourceOptions) {
         super("harbor-ha:index:HarborCluster", name, {}, opts);
@@ -156,6 +161,7 @@ export class HarborCluster extends pulumi.ComponentResource {
             minFreeSpacePercent: preflightCfg.minFreeSpacePercent,
             minFreeInodesPercent: preflightCfg.minFreeInodesPercent,
             port: args.port,
+            healthPort: args.loadBalancer.healthPort,
             protocol: args.protocol,
             composeProject: pulumi.output(args.installDir).apply(composeProjectName),
             endpoints,
@@ -203,14 +209,17 @@ export class HarborCluster extends pulumi.ComponentResource {
             nodeName: n.name, connection: connections[i], installDir: args.installDir, schemaVersion: target, after: [ready[i]],
         }, child).stopped) : [];
 
-        // The order of the nodes: one first when it must be alone (a new 2.x cluster creates its
-        // schema; a new schema is migrated once), then the rest together; or one after another.
+        // The order of the nodes. A new cluster, or one stopped for a schema migration: one node
+        // first (it creates or migrates the schema), then the rest together. A running cluster: one
+        // node after another, each drained first, so the others keep serving.
         const nodes: HarborNode[] = [];
+        const oneFirst = plan.kind === "new" || plan.kind === "stop-all";
         const waitFor = (i: number): pulumi.Input<string>[] => {
             if (i === 0) return stops;
-            if (plan.kind === "node-by-node") return [nodes[i - 1].status];
-            return flavor.firstNodeAlone ? [nodes[0].status] : [];
+            return oneFirst ? [nodes[0].status] : [nodes[i - 1].status];
         };
+        const lb = args.loadBalancer;
+        const drain = { drainSeconds: lb.drainSeconds, checkIntervalSeconds: lb.checkIntervalSeconds, fall: lb.fall, rise: lb.rise };
         args.nodes.forEach((n, i) => {
             const order = waitFor(i);
             nodes.push(new HarborNode(`${name}-${n.name}`, {
@@ -224,6 +233,8 @@ export class HarborCluster extends pulumi.ComponentResource {
                 dataPath: mounts[i].dataPath,
                 domain: args.domain,
                 port: args.port,
+                healthPort: lb.healthPort,
+                drain,
                 protocol: args.protocol,
                 tlsCertificatePem: tls?.certificatePem,
                 tlsPrivateKeyPem: tls?.privateKeyPem,
@@ -242,6 +253,14 @@ export class HarborCluster extends pulumi.ComponentResource {
         this.caPem = tls?.caPem;
         this.clientTrustPath = tls?.clientTrustPath;
         this.tlsNotAfter = tls?.notAfter;
+        this.loadBalancer = pulumi.output(args.domain).apply(domain => {
+            const spec = {
+                domain, port: args.port, nodes: args.nodes.map(n => ({ name: n.name, address: n.address })),
+                check: flavor.drainCheck(args.port, args.protocol, lb.healthPort),
+                checkIntervalSeconds: lb.checkIntervalSeconds, fall: lb.fall, rise: lb.rise,
+            };
+            return { haproxy: renderHaproxyConfig(spec), nginx: renderNginxStreamConfig(spec) };
+        });
         this.nodeStatus = pulumi.all(nodes.map(n => n.status)).apply(statuses =>
             Object.fromEntries(args.nodes.map((n, i) => [n.name, statuses[i]])));
         this.preflight = pulumi.all(preflights.map(p => p.results)).apply(results =>
@@ -254,7 +273,7 @@ export class HarborCluster extends pulumi.ComponentResource {
         this.registerOutputs({
             url: this.url, nodeStatus: this.nodeStatus, preflight: this.preflight, tokenCertFingerprint: this.tokenCertFingerprint,
             tokenCertificatePem: this.tokenCertificatePem, adminPassword: this.adminPassword, harborVersion: this.harborVersion,
-            upgrade: this.upgrade, caPem: this.caPem, clientTrustPath: this.clientTrustPath, tlsNotAfter: this.tlsNotAfter,
+            upgrade: this.upgrade, loadBalancer: this.loadBalancer, caPem: this.caPem, clientTrustPath: this.clientTrustPath, tlsNotAfter: this.tlsNotAfter,
         });
     }
 }

@@ -3,6 +3,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { InstallerContents } from "../config/installer";
 import { BundleFile, encodeBundle } from "../render/bundle";
 import { DatabaseSettings, NodeLayout, NodeSettings, RedisSettings, requireFlavor } from "../render/flavors";
+import { DrainSettings } from "../render/scripts/drain";
 import { installerArchivePath, stageDir, staged, stopScript, unpackInstallerScript } from "../render/scripts/harborNode";
 import { commandDefaults, Connection, runScript, secretStderr } from "./connection";
 
@@ -23,6 +24,10 @@ export interface HarborNodeArgs {
     dataPath: pulumi.Input<string>;
     domain: pulumi.Input<string>;
     port: pulumi.Input<number>;
+    /** Harbor 1.x: the port of the load balancer's drain-aware check. */
+    healthPort: pulumi.Input<number>;
+    /** How long a drained node serves what it has, and the load balancer's check timing. */
+    drain: pulumi.Input<DrainSettings>;
     protocol: pulumi.Input<"http" | "https">;
     /** With https: the cluster certificate, its key and the CA clients trust. */
     tlsCertificatePem?: pulumi.Input<string>;
@@ -51,10 +56,11 @@ export class HarborNode extends pulumi.ComponentResource {
         super("harbor-ha:index:HarborNode", name, {}, opts);
         const flavor = pulumi.output(args.harborVersion).apply(requireFlavor);
         const installer = pulumi.output(args.installer);
-        const layout = pulumi.all([args.installDir, args.mountPoint, args.dataPath, args.port])
-            .apply(([installDir, mountPoint, dataPath, port]): NodeLayout => ({
-                installDir, archivePath: installerArchivePath(installDir), mountPoint, dataPath, port,
+        const layout = pulumi.all([args.installDir, args.mountPoint, args.dataPath, args.port, args.healthPort])
+            .apply(([installDir, mountPoint, dataPath, port, healthPort]): NodeLayout => ({
+                installDir, archivePath: installerArchivePath(installDir), mountPoint, dataPath, port, healthPort,
             }));
+        const drain = pulumi.output(args.drain) as pulumi.Output<DrainSettings>;
 
         const copy = new command.remote.CopyToRemote(`${name}-installer-copy`, {
             connection: args.connection,
@@ -97,16 +103,17 @@ export class HarborNode extends pulumi.ComponentResource {
         const bundle = pulumi.all([flavor, installer, settings, layout, tlsFiles])
             .apply(([f, i, s, l, tls]) => encodeBundle([...f.renderNodeFiles(i.files, s, l), ...tls]));
 
-        const script = pulumi.all([flavor, layout, args.nodeName, args.protocol, args.domain])
-            .apply(([f, l, n, protocol, domain]) => f.deployScript(l, n, { protocol, domain }));
+        const script = pulumi.all([flavor, layout, args.nodeName, args.protocol, args.domain, drain])
+            .apply(([f, l, n, protocol, domain, d]) => f.deployScript(l, n, { protocol, domain }, d));
         const run = runScript(script, bundle);
         const deploy = new command.remote.Command(`${name}-deploy`, {
             connection: args.connection,
             create: run.create,
             update: run.create,
-            delete: pulumi.all([layout, args.nodeName]).apply(([l, n]) => stopScript(l.installDir, n)),
+            // A replaced deploy (a new installer) and a destroy drain the node before Harbor stops.
+            delete: pulumi.all([layout, args.nodeName, drain]).apply(([l, n, d]) => stopScript(l.installDir, n, d)),
             stdin: run.stdin,
-            // A new installer replaces the deployment: the old one is stopped first, then the new one starts.
+            // A new installer replaces the deployment: the old one is drained and stopped, then the new one starts.
             triggers: [installer.apply(i => i.sha256)],
             ...commandDefaults,
         }, { parent: this, dependsOn: [unpack], deleteBeforeReplace: true, ...secretStderr });

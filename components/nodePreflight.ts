@@ -10,6 +10,8 @@ export interface NodePreflightArgs {
     minFreeSpacePercent: pulumi.Input<number>;
     minFreeInodesPercent: pulumi.Input<number>;
     port: pulumi.Input<number>;
+    /** Harbor 1.x publishes the load balancer's check on it too. */
+    healthPort: pulumi.Input<number>;
     protocol: pulumi.Input<"http" | "https">;
     composeProject: pulumi.Input<string>;
     /** Services the node must reach: Ceph monitors, MySQL, Redis. */
@@ -31,11 +33,11 @@ export class NodePreflight extends pulumi.ComponentResource {
         super("harbor-ha:index:NodePreflight", name, {}, opts);
         const check = new command.remote.Command(`${name}-checks`, {
             connection: args.connection,
-            ...runScript(pulumi.all([args.nodeName, args.minFreeSpacePercent, args.minFreeInodesPercent, pulumi.all([args.port, args.protocol]), args.composeProject, args.endpoints, args.harborVersion])
-                .apply(([nodeName, minFreeSpacePercent, minFreeInodesPercent, [port, protocol], composeProject, endpoints, version]) => {
+            ...runScript(pulumi.all([args.nodeName, args.minFreeSpacePercent, args.minFreeInodesPercent, pulumi.all([args.port, args.protocol, args.healthPort]), args.composeProject, args.endpoints, args.harborVersion])
+                .apply(([nodeName, minFreeSpacePercent, minFreeInodesPercent, [port, protocol, healthPort], composeProject, endpoints, version]) => {
                     const f = requireFlavor(version);
                     return preflightScript({
-                        nodeName, minFreeSpacePercent, minFreeInodesPercent, ports: f.ports(port, protocol), composeProject, endpoints,
+                        nodeName, minFreeSpacePercent, minFreeInodesPercent, ports: f.ports(port, protocol, healthPort), composeProject, endpoints,
                         harbor: `Harbor ${version}`, python: f.python, minDocker: f.minDocker, minCompose: f.minCompose,
                         composeFirst: f.generation === 2 ? "plugin" : "standalone",
                     });

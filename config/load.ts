@@ -6,7 +6,7 @@ import { ClusterConfig, SecretKey, secretKeys } from "./types";
 
 export const plainKeys = [
     "domain", "port", "harborVersion", "installer", "installDir", "nodes", "ceph", "mysql", "postgres", "redis", "tokenKeyRotation",
-    "preflight", "dockerDataRoot", "protocol", "tls", "protectData",
+    "preflight", "loadBalancer", "dockerDataRoot", "protocol", "tls", "protectData",
 ] as const;
 
 export type Secrets = { [K in SecretKey]?: pulumi.Output<string> };

@@ -89,6 +89,23 @@ export interface TlsConfig {
     caCertificate?: string;
 }
 
+/**
+ * How the load balancer checks the nodes and how a change drains one (render/loadBalancer.ts renders
+ * the load balancer's config from it; the deploy waits by the same numbers).
+ */
+export interface LoadBalancerConfig {
+    /** Harbor 1.x: the node port of the drain-aware health check (plain http, published by the proxy). */
+    healthPort: number;
+    /** The load balancer checks every node this often... */
+    checkIntervalSeconds: number;
+    /** ...takes a node out after this many failed checks... */
+    fall: number;
+    /** ...and back in after this many good ones. */
+    rise: number;
+    /** A drained node keeps serving requests in flight this long before Harbor restarts on it. */
+    drainSeconds: number;
+}
+
 export interface ClusterConfig {
     /** The registry's domain name: Harbor's hostname on every node, never a node address. */
     domain: string;
@@ -111,6 +128,7 @@ export interface ClusterConfig {
     /** Changing this value re-keys the token keypair on purpose. */
     tokenKeyRotation: string;
     preflight: PreflightConfig;
+    loadBalancer: LoadBalancerConfig;
     /** Protect the data-bearing resources from `pulumi destroy` (production). */
     protectData: boolean;
 }

@@ -5,7 +5,7 @@ import * as path from "path";
 import { flavorFor, unsupportedReason } from "../render/flavors";
 import { certificateProblems } from "./certificate";
 import {
-    CephClient, CephConfig, ClusterConfig, InstallerSource, MysqlConfig, NodeConfig, PostgresConfig, RedisConfig,
+    CephClient, CephConfig, ClusterConfig, InstallerSource, LoadBalancerConfig, MysqlConfig, NodeConfig, PostgresConfig, RedisConfig,
     SecretKey, TlsConfig, requiredSecrets, secretKeys,
 } from "./types";
 
@@ -32,6 +32,7 @@ export const objectFields = {
     nodes: ["name", "host", "sshPort", "user", "hostKey", "address", "dockerDataRoot"],
     preflight: ["minFreeSpacePercent", "minFreeInodesPercent"],
     tls: ["renewBeforeDays", "certificate", "caCertificate"],
+    loadBalancer: ["healthPort", "checkIntervalSeconds", "fall", "rise", "drainSeconds"],
     ceph: ["monitors", "path", "mountPoint", "user", "client"],
     mysql: ["host", "port", "database", "user", "adminUser", "schemaFile"],
     postgres: ["host", "port", "database", "user", "adminUser", "sslMode", "maxIdleConns", "maxOpenConns"],
@@ -375,6 +376,27 @@ function validatePreflight(c: Checker) {
     };
 }
 
+function validateLoadBalancer(c: Checker, port: number): LoadBalancerConfig {
+    const o = c.object("loadBalancer", false);
+    c.unknownFields("loadBalancer", o, objectFields.loadBalancer);
+    const lb: LoadBalancerConfig = {
+        healthPort: c.port("loadBalancer.healthPort", o.healthPort, 8099),
+        checkIntervalSeconds: c.int("loadBalancer.checkIntervalSeconds", o.checkIntervalSeconds, 2, 1, 60),
+        fall: c.int("loadBalancer.fall", o.fall, 3, 1, 10),
+        rise: c.int("loadBalancer.rise", o.rise, 2, 1, 10),
+        drainSeconds: c.int("loadBalancer.drainSeconds", o.drainSeconds, 30, 1, 3600),
+    };
+    if ([port, 80, 443, 4443].includes(lb.healthPort)) {
+        c.fail("loadBalancer.healthPort", `${lb.healthPort} is already published by Harbor's proxy on every node; choose a free port`);
+    }
+    const outAfter = lb.fall * lb.checkIntervalSeconds;
+    if (lb.drainSeconds <= outAfter) {
+        c.fail("loadBalancer.drainSeconds", `${lb.drainSeconds}s is too short: the load balancer takes a drained node out only after ` +
+            `fall x checkIntervalSeconds = ${outAfter}s; give it more than that`);
+    }
+    return lb;
+}
+
 function validateTls(c: Checker, raw: RawConfig, protocol: string, domain: string): TlsConfig {
     const o = c.object("tls", false);
     c.unknownFields("tls", o, objectFields.tls);
@@ -438,9 +460,10 @@ export function validateConfig(raw: RawConfig): ClusterConfig {
     if (protocol !== "https" && protocol !== "http") c.fail("protocol", `must be "https" or "http", got "${protocol}"`);
     const version = validateVersion(c);
     if (version.generation !== 0) foreignKeys(c, raw, version.generation, version.version);
+    const port = c.port("port", c.value("port"), 8070);
     const cfg: ClusterConfig = {
         domain,
-        port: c.port("port", c.value("port"), 8070),
+        port,
         protocol: protocol === "http" ? "http" : "https",
         tls: validateTls(c, raw, protocol, domain),
         harborVersion: version.version,
@@ -453,6 +476,7 @@ export function validateConfig(raw: RawConfig): ClusterConfig {
         redis: validateRedis(c),
         tokenKeyRotation: String(c.value("tokenKeyRotation") ?? "0"),
         preflight: validatePreflight(c),
+        loadBalancer: validateLoadBalancer(c, port),
         protectData: c.bool("protectData", c.value("protectData"), false),
     };
     if (cfg.installDir === "/" || cfg.installDir.startsWith(cfg.ceph.mountPoint)) {

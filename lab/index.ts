@@ -199,14 +199,10 @@ for (let i = 1; i <= vmCount; i++) {
   vms.push({ name, sshHost: "127.0.0.1", sshPort: net.sshPort(i), sshUser: "root", address: net.vm(i), hostKey: hostKey.stdout });
 }
 
+// Runs the harbor-ha stack's loadBalancer output, written here by lab/scripts/lb-config.sh.
+fs.mkdirSync(path.join(labState, "lb"), { recursive: true });
 const lbContainer = svcContainer("lb", net.lb, "lab-lb", {
-  envs: [
-    `LB_BACKENDS=${cfg.get("lbBackends") || vms.map((v) => `${v.address}:${net.lbPort}`).join(" ")}`,
-    `LB_PORT=${net.lbPort}`,
-    // The nodes serve HTTPS themselves: TLS passes through, health is checked over TLS.
-    "LB_MODE=tcp",
-    `LB_HEALTH_PATH=${cfg.get("lbHealthPath") || "/api/systeminfo"}`,
-  ],
+  volumes: [{ hostPath: path.join(labState, "lb"), containerPath: "/etc/harbor-ha-lb", readOnly: true }],
   ports: [{ internal: net.lbPort, external: net.lbPort, ip: "127.0.0.1" }],
   healthcheck: health("kill -0 1"),
 });

@@ -25,6 +25,8 @@ log "dev stack config (tracked Pulumi.dev.yaml + the lab's host keys and secrets
 if [ "${1:-}" = --no-up ]; then log "lab ready in $((SECONDS - t0))s; dev stack configured (npm run preview)"; exit 0; fi
 log "pulumi up --stack dev --config-file $config"
 pulumi up --stack dev --config-file "$config" --yes --skip-preview --policy-pack "$PWD/policy"
+log "lab: the load balancer runs the stack's loadBalancer output"
+lab/scripts/lb-config.sh dev
 
 ca="${HARBOR_HA_CACHE:-/var/cache/harbor-ha}/lab/state/ca.crt"
 pulumi stack output --stack dev caPem >"$ca"

@@ -17,6 +17,9 @@ const dynamicProviders: Record<string, pulumi.dynamic.ResourceProvider> = {
 
 export const fixtures = path.join(__dirname, "fixtures");
 
+/** The load balancer's timing the rendering tests use (config loadBalancer's defaults, a shorter drain). */
+export const drainSettings = { drainSeconds: 8, checkIntervalSeconds: 2, fall: 3, rise: 2 };
+
 /** Builds a fixture installer archive (harbor/ top directory) into a temp dir: 1.2.2 or 2.15.2. */
 export function fixtureInstaller(version: "1.2.2" | "2.15.2" = "1.2.2"): string {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "harbor-ha-test-"));

@@ -5,8 +5,8 @@
 #
 # Provisioner: the Pulumi project in lab/ (stack `lab`) when the Pulumi CLI and the docker plugin
 # are available (scripts/pulumi-env.sh), else this script's own docker-CLI provisioner (--shell).
-# LB backends default to every VM's :8070, health check GET /api/ping (override: Pulumi config
-# lbBackends / lbHealthPath, or LAB_LB_BACKENDS / LAB_LB_HEALTH_PATH for the shell provisioner).
+# The load balancer runs the harbor-ha stack's loadBalancer output, which lab/scripts/lb-config.sh
+# writes into ${LAB_STATE}/lb (it waits for one until a stack is deployed).
 # Either way the stack outputs end up in ${LAB_STATE}/outputs.json (mode 600, secrets in clear)
 # and an ssh known_hosts with the VMs' pinned host keys in ${LAB_STATE}/ssh/known_hosts.
 set -euo pipefail
@@ -114,7 +114,7 @@ shell_up() {
     -e REDIS_PASSWORD="$REDIS_PASSWORD" "$SVC_IMAGE" lab-redis
   run_container dns --ip "$LAB_IP_DNS" -e LAB_DNS_RECORDS="$(lab_dns_records)" \
     --health-cmd 'kill -0 1' --health-interval 2s --health-retries 90 "$SVC_IMAGE" lab-dns
-  local i backends=() pub; pub=$(cat "${LAB_STATE}/ssh/id_ed25519.pub")
+  local i pub; pub=$(cat "${LAB_STATE}/ssh/id_ed25519.pub")
   for ((i = 1; i <= LAB_VM_COUNT; i++)); do
     mkdir -p "$LAB_DATA/vm$i/docker" "$LAB_DATA/vm$i/disk"
     run_container "vm$i" --ip "$(lab_vm_ip "$i")" -p "127.0.0.1:$(lab_vm_sshport "$i"):22" \
@@ -126,11 +126,10 @@ shell_up() {
       --health-cmd 'test -s /etc/ssh/ssh_host_ed25519_key.pub && kill -0 $(cat /run/sshd.pid) && docker version >/dev/null' \
       --health-interval 2s --health-retries 90 \
       -e LAB_SSH_AUTHORIZED_KEYS="$pub" "$VM_IMAGE"
-    backends+=("$(lab_vm_ip "$i"):${LAB_LB_PORT}")
   done
+  mkdir -p "$LAB_STATE/lb"
   run_container lb --ip "$LAB_IP_LB" -p "127.0.0.1:${LAB_LB_PORT}:${LAB_LB_PORT}" \
-    -e LB_BACKENDS="${LAB_LB_BACKENDS:-${backends[*]}}" -e LB_PORT="$LAB_LB_PORT" \
-    -e LB_MODE=tcp -e LB_HEALTH_PATH="${LAB_LB_HEALTH_PATH:-/api/systeminfo}" "$SVC_IMAGE" lab-lb
+    -v "$LAB_STATE/lb:/etc/harbor-ha-lb:ro" "$SVC_IMAGE" lab-lb
 }
 
 wait_ready() {

@@ -66,9 +66,14 @@ test("lab program", async (t) => {
     assert.ok(vm.envs.some((e: string) => e.startsWith("LAB_SSH_AUTHORIZED_KEYS=ssh-ed25519 ")));
   });
 
-  await t.test("LB backends are the VMs' :8070", () => {
+  await t.test("the LB runs the config lab/scripts/lb-config.sh writes from the stack's output", () => {
     const lb = created.find((r) => r.name === "lb")!.inputs;
-    assert.ok(lb.envs.includes("LB_BACKENDS=10.213.70.21:8070 10.213.70.22:8070 10.213.70.23:8070"));
+    assert.deepEqual(lb.command, ["lab-lb"]);
+    assert.equal(lb.volumes.length, 1);
+    assert.match(lb.volumes[0].hostPath, /\/lab\/state\/lb$/);
+    assert.equal(lb.volumes[0].containerPath, "/etc/harbor-ha-lb");
+    assert.equal(lb.volumes[0].readOnly, true);
+    assert.deepEqual(lb.ports, [{ internal: 8070, external: 8070, ip: "127.0.0.1" }]);
   });
 
   await t.test("outputs", async () => {

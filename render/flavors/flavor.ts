@@ -2,6 +2,8 @@
 // needs, what the deploy does and how a node reports healthy. HarborNode and HarborCluster only
 // wire resources around a Flavor; a new generation is one more module next to v1.ts.
 import { BundleFile } from "../bundle";
+import { DrainCheck } from "../loadBalancer";
+import { DrainSettings } from "../scripts/drain";
 import { RemoteScript } from "../scripts/shell";
 
 export interface HealthCheck {
@@ -36,6 +38,8 @@ export interface NodeLayout {
     /** Harbor's data directory on the shared CephFS mount. */
     dataPath: string;
     port: number;
+    /** Harbor 1.x: where the proxy answers the load balancer's drain-aware check. */
+    healthPort: number;
 }
 
 /** How clients reach the registry: the node's health check asks the same way. */
@@ -109,7 +113,9 @@ export interface Flavor {
     readonly minDocker: string;
     readonly minCompose: string;
     /** Node ports the proxy publishes, checked free (or this Harbor's) by the preflight. */
-    ports(port: number, protocol: "http" | "https"): number[];
+    ports(port: number, protocol: "http" | "https", healthPort: number): number[];
+    /** Where the load balancer checks a node: 503 while it is drained (render/scripts/drain.ts). */
+    drainCheck(port: number, protocol: "http" | "https", healthPort: number): DrainCheck;
     /** Installer files the rendering reads, relative to the installer's top directory. */
     readonly installerFiles: readonly string[];
     /** The image archive inside the installer, loaded with `docker load`. */
@@ -119,14 +125,13 @@ export interface Flavor {
     readonly sharedSecrets: readonly SharedSecret[];
     /** A shared secret whose bcrypt htpasswd hash the nodes also need (made once, kept in state). */
     readonly htpasswdOf?: string;
-    /** On a new cluster the first node starts alone (it creates the schema), then the others. */
-    readonly firstNodeAlone: boolean;
     readonly health: HealthCheck;
     /** Refuses what cannot be done (e.g. 1.x to 2.x in place) with the documented way. */
     upgradePlan(deployedVersion: string | undefined, firstNode: string): UpgradePlan;
     /** Files written into the installer directory (or its stage directory) before the deploy runs. */
     renderNodeFiles(installer: Readonly<Record<string, string>>, s: NodeSettings, l: NodeLayout): BundleFile[];
-    deployScript(l: NodeLayout, nodeName: string, e: ClientEndpoint): RemoteScript;
+    /** Drains a running node before its containers are recreated, and undrains it once healthy. */
+    deployScript(l: NodeLayout, nodeName: string, e: ClientEndpoint, d: DrainSettings): RemoteScript;
 }
 
 /** The address clients use; Harbor puts it in token realms and UI links, so it is the domain, never a node IP. */

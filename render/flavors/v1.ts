@@ -3,6 +3,7 @@
 import { BundleFile } from "../bundle";
 import { transformCompose } from "../composeTransform";
 import { composeFn, q, readBundleFn, remoteScript, RemoteScript, sq } from "../scripts/shell";
+import { drainCheckPath, drainFns, drainLocation, drainServer, DrainSettings, nginxConfD } from "../scripts/drain";
 import { stageDir, staged, waitHealthyScript } from "../scripts/harborNode";
 import { findPythonFn, missingPythonMessage } from "../scripts/python";
 import { ClientEndpoint, Flavor, NodeLayout, NodeSettings, PythonRequirement, UpgradePlan } from "./flavor";
@@ -13,7 +14,13 @@ const files = {
     compose: "docker-compose.yml",
     adminserverEnv: "common/templates/adminserver/env",
     uiEnv: "common/templates/ui/env",
+    nginxHttp: "common/templates/nginx/nginx.http.conf",
 } as const;
+
+/** The drain-aware check's server block, staged until prepare has emptied conf.d. */
+const drainConf = "nginx/harbor-ha-health.server.conf";
+/** What the https template has and the http one lacks (1.1-1.5 alike). */
+const serverInclude = "include /etc/nginx/conf.d/*.server.conf;";
 
 /** Where prepare leaves the token keypair (it rewrites common/config on every run). */
 const tokenKeyPath = "common/config/ui/private_key.pem";
@@ -41,20 +48,19 @@ export function harborV1(version: string, minor: number): Flavor {
         // What Harbor 1.x's install.sh asks for.
         minDocker: "1.10.0",
         minCompose: "1.6.0",
-        ports: port => [port],
+        ports: (port, _protocol, healthPort) => [port, healthPort],
+        drainCheck: (_port, _protocol, healthPort) => ({ port: healthPort, tls: false, path: drainCheckPath }),
         installerFiles: Object.values(files),
         imageArchive: /^harbor\.v[0-9][0-9A-Za-z.-]*\.tar\.gz$/,
         python: python(minor),
         // Encrypts settings stored in the shared database and config store (adminserver, replication targets).
         sharedSecrets: [{ name: "secretkey", length: 16 }],
-        // The schema is loaded by ExternalMySQL before any node starts.
-        firstNodeAlone: false,
         // /api/systeminfo exists in every 1.x and asks the adminserver on each call; 1.5's /api/ping
         // answers without checking anything.
         health: { path: "/api/systeminfo", expect: "registry_url" },
         upgradePlan: deployed => upgradePlanV1(deployed, version),
         renderNodeFiles: (installer, s, l) => renderNodeFiles(installer, s, l, keys, replacedServices),
-        deployScript: (l, nodeName, e) => deployScript(flavor, l, nodeName, e),
+        deployScript: (l, nodeName, e, d) => deployScript(flavor, l, nodeName, e, d),
     };
     return flavor;
 }
@@ -88,9 +94,11 @@ function renderNodeFiles(installer: Readonly<Record<string, string>>, s: NodeSet
         {
             path: files.compose, mode: "0644", content: transformCompose(read(files.compose), {
                 dataVolumePrefix: "/data", dataPath: l.dataPath, dropServices,
-                proxyService: "proxy", proxyPorts: [`${l.port}:${s.protocol === "https" ? 443 : 80}`],
+                proxyService: "proxy", proxyPorts: [`${l.port}:${s.protocol === "https" ? 443 : 80}`, `${l.healthPort}:${l.healthPort}`],
             }),
         },
+        { path: files.nginxHttp, mode: "0644", content: withServerInclude(read(files.nginxHttp)) },
+        { path: `${stageDir}/${drainConf}`, mode: "0644", content: drainServer(l.healthPort, drainLocation("ui", "/api/systeminfo")) },
         { path: files.adminserverEnv, mode: "0600", content: renderAdminserverEnv(read(files.adminserverEnv), s) },
         { path: files.uiEnv, mode: "0600", content: renderUiEnv(read(files.uiEnv), s) },
         { path: `${stageDir}/${staged.tokenKey}`, mode: "0600", content: s.tokenPrivateKeyPem },
@@ -100,15 +108,27 @@ function renderNodeFiles(installer: Readonly<Record<string, string>>, s: NodeSet
 }
 
 /**
+ * The http template gets the https one's include of conf.d/*.server.conf (where the drain-aware
+ * check lives), before its first server block, inside http { }.
+ */
+export function withServerInclude(template: string): string {
+    if (template.includes(serverInclude)) return template;
+    const m = /^([ \t]*)server\s*\{/m.exec(template);
+    if (!m) throw new Error(`${files.nginxHttp} has no server block: not the Harbor 1.x layout this flavor knows`);
+    return `${template.slice(0, m.index)}${m[1]}${serverInclude}\n\n${template.slice(m.index)}`;
+}
+
+/**
  * Seed steps 2-5 on a node: write the rendered files, run prepare with the Python it needs, and only
  * AFTER it install the shared keypair (prepare rewrites common/config on every run and would put the
  * installer's own, public, keypair there); then start and wait until the node answers.
  */
-function deployScript(f: Flavor, l: NodeLayout, nodeName: string, e: ClientEndpoint): RemoteScript {
+function deployScript(f: Flavor, l: NodeLayout, nodeName: string, e: ClientEndpoint, d: DrainSettings): RemoteScript {
     const py = f.python!;
     return remoteScript(`deploy Harbor ${f.version} on ${nodeName}`, `
 dir=${q(l.installDir)}
 data=${q(l.dataPath)}
+node_name=${q(nodeName)}
 stage="$dir/${stageDir}"
 log="$stage/deploy.log"
 [ -f "$dir/prepare" ] || { echo "${nodeName}: no installer in $dir (prepare missing)" >&2; exit 1; }
@@ -132,9 +152,14 @@ echo "prepare: $python ($python_version)" >>"$log"
 "$python" ./prepare >>"$log" 2>&1 || fail "prepare ($python)"
 install -m 0600 "$stage/${staged.tokenKey}" ${q(tokenKeyPath)}
 install -m 0644 "$stage/${staged.tokenCert}" ${q(tokenCertPath)}
+install -D -m 0644 "$stage/${drainConf}" ${q(`${nginxConfD}/${drainConf.split("/").pop()}`)}
+# Out of the load balancer before anything restarts; back in only once healthy.
+drain_node
 # Recreate every container: each must read the new config and keys (a bind-mounted file keeps its
 # old inode), and the proxy resolves the others' addresses only when it starts.
 compose up -d --force-recreate >>"$log" 2>&1 || fail "docker-compose up"
 ${waitHealthyScript(f.health, l, nodeName, e, 180)}
-`, [readBundleFn, composeFn, findPythonFn(py)]);
+undrain_node
+echo "$healthy"
+`, [readBundleFn, composeFn, findPythonFn(py), drainFns(d)]);
 }

@@ -1,6 +1,7 @@
 // Harbor 2.10-2.15: harbor.yml, external PostgreSQL and Redis, a prepare that runs in a container
 // and draws new secrets on every run. Sourced facts: ../shared/reference/harbor-v2-facts.md.
 import { BundleFile } from "../bundle";
+import { drainCheckPath, drainFns, drainLocation, DrainSettings, nginxConfD } from "../scripts/drain";
 import { stageDir, staged, waitHealthyScript } from "../scripts/harborNode";
 import { q, readBundleFn, remoteScript, RemoteScript } from "../scripts/shell";
 import { ClientEndpoint, Flavor, NodeLayout, NodeSettings } from "./flavor";
@@ -11,6 +12,8 @@ const template = "harbor.yml.tmpl";
 /** Staged next to the token keypair until the deploy places them. */
 const sharedEnv = "shared-env";
 const passwd = "registry-passwd";
+/** The drain-aware check: a location in Harbor's own server, which includes conf.d/harbor.<protocol>.*.conf. */
+const drainConf = "harbor-ha-health.conf";
 
 /** Docker Engine > 20.10 and Compose > 2.3 (docs: installation-prereqs.md). */
 const minDocker = "20.10.10";
@@ -44,6 +47,7 @@ export function harborV2(version: string): Flavor {
         minDocker, minCompose,
         // With https the proxy also publishes http.port (80), which redirects to https.
         ports: (port, protocol) => (protocol === "https" && port !== 80 ? [port, 80] : [port]),
+        drainCheck: (port, protocol) => ({ port, tls: protocol === "https", path: drainCheckPath }),
         sharedSecrets: [
             // Encrypts credentials stored in the shared database (LDAP, OIDC, replication endpoints).
             { name: "secretkey", length: 16 },
@@ -58,12 +62,11 @@ export function harborV2(version: string): Flavor {
             { name: "scannerPrefix", length: 8 },
         ],
         htpasswdOf: "registryPassword",
-        firstNodeAlone: true,
         // /api/v2.0/health answers 200 even when unhealthy; /ping is what Harbor's own probes use.
         health: { path: "/api/v2.0/ping", expect: "Pong" },
         upgradePlan: (from, firstNode) => upgradePlan(from, version, firstNode),
         renderNodeFiles: (installer, s) => renderNodeFiles(installer, s),
-        deployScript: (l, nodeName, e) => deployScript(flavor, l, nodeName, e),
+        deployScript: (l, nodeName, e, d) => deployScript(flavor, l, nodeName, e, d),
     };
     return flavor;
 }
@@ -80,6 +83,7 @@ function renderNodeFiles(installer: Readonly<Record<string, string>>, s: NodeSet
         { path: `${stageDir}/${staged.secretKey}`, mode: "0600", content: s.shared.secretkey },
         { path: `${stageDir}/${sharedEnv}`, mode: "0600", content: sharedEnvLines(s.shared) },
         { path: `${stageDir}/${passwd}`, mode: "0600", content: registryPasswd(htpasswd) },
+        { path: `${stageDir}/${drainConf}`, mode: "0644", content: drainLocation("core", "/api/v2.0/ping") },
     ];
 }
 
@@ -90,10 +94,11 @@ function renderNodeFiles(installer: Readonly<Record<string, string>>, s: NodeSet
  * so AFTER it every file that carries one gets the cluster's value; then every container is
  * recreated. Never install.sh: it runs `down -v`.
  */
-function deployScript(f: Flavor, l: NodeLayout, nodeName: string, e: ClientEndpoint): RemoteScript {
+function deployScript(f: Flavor, l: NodeLayout, nodeName: string, e: ClientEndpoint, d: DrainSettings): RemoteScript {
     return remoteScript(`deploy Harbor ${f.version} on ${nodeName}`, `
 dir=${q(l.installDir)}
 data=${q(l.dataPath)}
+node_name=${q(nodeName)}
 stage="$dir/${stageDir}"
 log="$stage/deploy.log"
 [ -f "$dir/prepare" ] && [ -f "$dir/${template}" ] || { echo "${nodeName}: no Harbor 2.x installer in $dir" >&2; exit 1; }
@@ -129,8 +134,13 @@ while read -r file key value; do
 done <"$stage/${sharedEnv}"
 [ -f common/config/registry/passwd ] || fail "prepare wrote no common/config/registry/passwd:"
 cat "$stage/${passwd}" >common/config/registry/passwd
+install -D -m 0644 "$stage/${drainConf}" ${q(`${nginxConfD}/harbor.${e.protocol}.${drainConf}`)}
+# Out of the load balancer before anything restarts; back in only once healthy.
+drain_node
 # Recreate every container: each reads the new config, and the proxy resolves the others at start.
 compose up -d --force-recreate >>"$log" 2>&1 || fail "docker compose up"
 ${waitHealthyScript(f.health, l, nodeName, e, 240)}
-`, [readBundleFn, composeV2Fn, setEnvFn]);
+undrain_node
+echo "$healthy"
+`, [readBundleFn, composeV2Fn, setEnvFn, drainFns(d)]);
 }

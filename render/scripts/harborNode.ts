@@ -1,6 +1,7 @@
 // What every Harbor generation does the same way on a node: unpack the installer and load its
 // images, stop Harbor on destroy. The deploy itself belongs to the flavor (render/flavors/).
 import { ClientEndpoint, HealthCheck, NodeLayout } from "../flavors/flavor";
+import { drainFns, DrainSettings } from "./drain";
 import { composeFn, inlineScript, q, remoteScript, RemoteScript } from "./shell";
 
 /** Files the deploy step keeps outside the installer tree until prepare has run. */
@@ -46,13 +47,17 @@ export function composeProjectName(installDir: string): string {
     return installDir.replace(/\/+$/, "").split("/").pop()!.toLowerCase().replace(/[^a-z0-9]/g, "");
 }
 
-/** Stops Harbor on the node; data on CephFS and in MySQL is kept. */
-export function stopScript(installDir: string, nodeName: string): string {
+/**
+ * Stops Harbor on the node; data on CephFS and in the database is kept. With drain settings the node
+ * first leaves the load balancer and finishes what it serves (a replaced deploy, a destroy).
+ */
+export function stopScript(installDir: string, nodeName: string, drain?: DrainSettings): string {
     const project = composeProjectName(installDir);
     return inlineScript(`stop Harbor on ${nodeName} (data kept)`, `
 dir=${q(installDir)}
+node_name=${q(nodeName)}
 if [ -f "$dir/docker-compose.yml" ]; then
-  cd "$dir"
+  cd "$dir"${drain ? "\n  drain_node" : ""}
   if ! compose down; then
     # A container that will not stop (e.g. after an unclean restart) must not block a destroy.
     echo "${nodeName}: docker-compose down failed; removing the ${project} containers directly" >&2
@@ -62,25 +67,28 @@ if [ -f "$dir/docker-compose.yml" ]; then
   fi
 fi
 echo "${nodeName}: Harbor stopped; data kept"
-`, [composeFn]);
+`, drain ? [composeFn, drainFns(drain)] : [composeFn]);
 }
 
 /**
  * The end of a deploy: waits until the node answers its health check the way clients ask (over
- * https by the domain, resolved to the node itself, the cluster CA checked). Uses the deploy's
- * $stage, compose and fail.
+ * https by the domain, resolved to the node itself, the cluster CA checked), and leaves the status
+ * line in $healthy. Uses the deploy's $stage, $log, compose and fail.
  */
 export function waitHealthyScript(h: HealthCheck, l: NodeLayout, nodeName: string, e: ClientEndpoint, seconds: number): string {
     const url = e.protocol === "https" ? `https://${e.domain}:${l.port}${h.path}` : `http://127.0.0.1:${l.port}${h.path}`;
     const curlTls = e.protocol === "https" ? ` --cacert "$stage/${staged.tlsCa}" --resolve ${q(`${e.domain}:${l.port}:127.0.0.1`)}` : "";
     // Asked every second: a node is in service as soon as it answers.
-    return `for i in $(seq 1 ${seconds}); do
+    return `healthy=""
+for i in $(seq 1 ${seconds}); do
   if body=$(curl -fsS -m 5${curlTls} ${q(url)} 2>/dev/null) && printf '%s' "$body" | grep -q ${q(h.expect)}; then
-    echo "${nodeName}: healthy (${h.path}), deployed in \${SECONDS}s"
-    exit 0
+    healthy="${nodeName}: healthy (${h.path}), deployed in \${SECONDS}s"
+    break
   fi
   sleep 1
 done
-compose ps >>"$log" 2>&1 || true
-fail "health check ${url}"`;
+if [ -z "$healthy" ]; then
+  compose ps >>"$log" 2>&1 || true
+  fail "health check ${url}"
+fi`;
 }

@@ -7,9 +7,12 @@ import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import { after, before, describe, it } from "node:test";
 import { labStackConfigPath } from "../../scripts/labStack";
-import { inVm, labDocker, log, pulumi, pullThrough, readStack, repo, Stack, startClient, stopClient, waitHealthy } from "./lab";
 import {
-    keypairServed, loginsThroughLb, nodeLost, Outcome, pushNode1PullNode3, report, sessionsShared, unsharedKeysFail, unsharedSecretKeyFails,
+    inVm, labDocker, lbConfig, lbStates, log, pulumi, pullThrough, readStack, repo, Stack, startClient, stopClient, waitHealthy,
+} from "./lab";
+import {
+    keypairServed, loginsThroughLb, nodeKilled, nodeLost, Outcome, pushNode1PullNode3, report, rollingCertificateRenewal, rollingInstallerChange,
+    sessionsShared, unsharedKeysFail, unsharedSecretKeyFails,
 } from "./verify";
 
 function sh(script: string): { status: number | null; out: string } {
@@ -143,6 +146,20 @@ describe("the lab, end to end", { concurrency: 1 }, () => {
         assert.match(r.out, /\d+ unchanged/);
     });
 
+    it("the load balancer runs the stack's loadBalancer output, with every node in service", () => {
+        const out = JSON.parse(pulumi(["stack", "output", "--stack", "dev", "loadBalancer", "--json"])) as { haproxy: string };
+        assert.equal(lbConfig(), out.haproxy);
+        assert.deepEqual(lbStates(), { "harbor-1": "UP", "harbor-2": "UP", "harbor-3": "UP" });
+    });
+
+    it("a new installer rolls out node by node, each drained first: every request under load succeeds", () => {
+        expectAll(timed("rolling installer change", () => rollingInstallerChange(s, tag)));
+    });
+
+    it("a forced certificate renewal rolls out node by node: every request under load succeeds", () => {
+        expectAll(timed("rolling certificate renewal", () => rollingCertificateRenewal(s, tag)));
+    });
+
     it("moving a VM's Docker data root to its data disk keeps an image loaded before the move", () => {
         const vm = s.nodes[0].vm;
         labDocker(["exec", vm, "bash", "-c", "d=$(mktemp -d) && echo marker >$d/m && tar -C $d -c m | docker import - lab/marker:1 >/dev/null"]);
@@ -162,6 +179,11 @@ describe("the lab, end to end", { concurrency: 1 }, () => {
     it("with one VM stopped, logins and pulls through the load balancer all succeed", () => {
         expectAll(timed("node lost", () => nodeLost(s, tag)));
         // The VM boots again, mounts CephFS from fstab, and its Harbor rejoins.
+        waitHealthy(s, s.nodes.map(n => n.address));
+    });
+
+    it("a VM killed under load costs only the requests in flight to it, and it rejoins by itself", () => {
+        expectAll(timed("node killed", () => nodeKilled(s, tag)));
         waitHealthy(s, s.nodes.map(n => n.address));
     });
 

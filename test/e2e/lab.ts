@@ -10,7 +10,7 @@ import { labStackConfigPath } from "../../scripts/labStack";
 export const repo = path.join(__dirname, "..", "..");
 export const cache = process.env.HARBOR_HA_CACHE ?? "/var/cache/harbor-ha";
 const labEnv = { ...process.env, DOCKER_HOST: "unix:///run/harbor-ha-lab/docker.sock" };
-const client = "lab-client";
+export const client = "lab-client";
 const clientIp = "10.213.70.30";
 const lbIp = "10.213.70.13";
 export const labDns = "10.213.70.14";
@@ -325,4 +325,34 @@ export function waitHealthy(s: Stack, addresses: string[], timeoutSeconds = 180)
 done
 echo "node ${a} not healthy after ${timeoutSeconds}s" >&2; exit 1`);
     }
+}
+
+/** Each node's state in the lab load balancer (HAProxy's stats), e.g. { "harbor-1": "UP" }. */
+export function lbStates(): Record<string, string> {
+    const csv = labDocker(["exec", "lb", "curl", "-fsS", "-m", "5", "http://127.0.0.1:8404/;csv"]);
+    const rows = csv.split("\n").filter(l => l.startsWith("harbor-nodes,") && !l.startsWith("harbor-nodes,BACKEND"));
+    // Column 18 (0-based 17) is the status: UP, DOWN, "UP 1/2", "DOWN 1/3", MAINT...
+    return Object.fromEntries(rows.map(r => { const f = r.split(","); return [f[1], f[17]]; }));
+}
+
+/** The lab load balancer's config file: what lab/scripts/lb-config.sh wrote from the stack's output. */
+export function lbConfig(): string {
+    return labDocker(["exec", "lb", "cat", "/etc/harbor-ha-lb/haproxy.cfg"]);
+}
+
+/**
+ * A second lab installer: the same one with a marker file added, so a different sha256 (what a new
+ * installer release looks like to the program). Kept in the lab's state, outside the repository.
+ */
+export function installerVariant(original: string, marker: string): string {
+    const dir = path.join(cache, "lab", "state", "installer-variant");
+    const out = path.join(cache, "lab", "state", `installer-${marker}.tgz`);
+    fs.rmSync(dir, { recursive: true, force: true });
+    fs.mkdirSync(dir, { recursive: true });
+    run("tar", ["-xzf", original, "-C", dir]);
+    const top = fs.readdirSync(dir)[0];
+    fs.writeFileSync(path.join(dir, top, "HARBOR-HA-LAB-VARIANT"), `${marker}\n`);
+    run("tar", ["-I", "gzip -1", "-cf", out, "-C", dir, top]);
+    fs.rmSync(dir, { recursive: true, force: true });
+    return out;
 }

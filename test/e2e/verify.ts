@@ -2,8 +2,11 @@
 // against the deployed dev stack. Prints each figure; exits non-zero on any miss. Every claim has
 // a negative control that makes it false on purpose and must see the failure users report.
 // No attempt is retried here; what the load balancer and Docker retry is in README "What is retried".
+import { spawnSync } from "node:child_process";
+import * as path from "path";
+import { describeLoad, LoadResult, sleepMs, startLoad } from "./load";
 import {
-    Attempts, healthy, inVm, labDocker, log, logins, pullThrough, pulls, pushThrough, readStack, restartHarbor, servedKeys, Stack,
+    Attempts, cache, healthy, installerVariant, inVm, labDocker, lbStates, log, logins, pulumi, repo, stackArgs, pullThrough, pulls, pushThrough, readStack, restartHarbor, servedKeys, Stack,
     startClient, uiCurrentUser, uiLogin, unshareKeys, unshareSecretKey, unshareSessions, waitHealthy,
 } from "./lab";
 
@@ -141,6 +144,102 @@ export function nodeLost(s: Stack, tag: string, n = 50): Outcome[] {
     }
 }
 
+/** At least this many requests make a figure under load. */
+const minRequests = 1000;
+
+/**
+ * A change made by `change` (e.g. a `pulumi up`) under continuous load through the load balancer:
+ * every request must succeed. Keeps the load on for at least `minSeconds` so the figure counts.
+ */
+export function underLoad(s: Stack, tag: string, name: string, change: () => void): Outcome {
+    const load = startLoad(s, `library/harbor-ha-probe:${tag}`);
+    let r: LoadResult;
+    const t0 = Date.now();
+    try {
+        change();
+    } finally {
+        r = load.stop();
+    }
+    return {
+        name, figure: `${describeLoad(r)} in ${((Date.now() - t0) / 1000).toFixed(0)}s`,
+        ok: r.failures.length === 0 && r.total >= minRequests,
+    };
+}
+
+/** `pulumi up` of the stack with its lab config file and extra arguments; its exit status and output. */
+function up(s: Stack, extra: string[]): { status: number | null; out: string } {
+    const r = spawnSync("bash", ["-c", '. scripts/pulumi-env.sh && exec pulumi up --yes --skip-preview "$@"', "pulumi", ...stackArgs(s.name), ...extra],
+        { cwd: repo, encoding: "utf8", maxBuffer: 256 << 20 });
+    return { status: r.status, out: `${r.stdout}\n${r.stderr}` };
+}
+
+function upUnderLoad(s: Stack, tag: string, name: string, extra: string[]): Outcome[] {
+    let r = { status: null as number | null, out: "" };
+    const o = underLoad(s, tag, name, () => { r = up(s, extra); });
+    const drained = s.nodes.filter(n => r.out.includes(`${n.name}: drained`)).length;
+    return [
+        { name: `${name}: pulumi up`, figure: r.status === 0 ? `done, ${drained}/${s.nodes.length} nodes drained first` : `failed: ${r.out.slice(-1500)}`, ok: r.status === 0 && drained === s.nodes.length },
+        o,
+    ];
+}
+
+/** A second lab installer (another sha256) rolled out by `pulumi up` under load. */
+export function rollingInstallerChange(s: Stack, tag: string): Outcome[] {
+    const variant = installerVariant(path.join(cache, "lab", "installer", "latest", "harbor-lab-installer-v1.2.2.tgz"), tag);
+    pulumi(["config", "set", "--path", "harbor-ha:installer.path", variant, ...stackArgs(s.name)]);
+    return upUnderLoad(s, tag, "rolling installer change", []);
+}
+
+/** The cluster certificate re-issued on purpose (`--replace`), rolled out under load. */
+export function rollingCertificateRenewal(s: Stack, tag: string): Outcome[] {
+    const exported = JSON.parse(pulumi(["stack", "export", "--stack", s.name])) as { deployment: { resources: { urn: string }[] } };
+    const urn = exported.deployment.resources.map(r => r.urn).find(u => u.endsWith("::cluster-tls-certificate"));
+    if (!urn) return [{ name: "rolling certificate renewal", figure: "the stack has no cluster-tls-certificate", ok: false }];
+    const before = pulumi(["stack", "output", "--stack", s.name, "tlsNotAfter"]).trim();
+    const outcomes = upUnderLoad(s, tag, "rolling certificate renewal", ["--replace", urn]);
+    const after = pulumi(["stack", "output", "--stack", s.name, "tlsNotAfter"]).trim();
+    return [...outcomes, { name: "certificate renewed", figure: `notAfter ${before} -> ${after}`, ok: after !== before }];
+}
+
+/**
+ * A VM killed outright under load (no drain): only the requests in flight to it may fail, until
+ * the load balancer has taken it out; then none. Started again, its Harbor comes back by itself.
+ */
+export function nodeKilled(s: Stack, tag: string): Outcome[] {
+    const lost = s.nodes[1];
+    const load = startLoad(s, `library/harbor-ha-probe:${tag}`);
+    let r: LoadResult;
+    let killedAt = 0;
+    let excludedAt = 0;
+    try {
+        sleepMs(5000);
+        killedAt = Date.now() / 1000;
+        labDocker(["kill", lost.vm]);
+        while (!/^DOWN/.test(lbStates()[lost.name] ?? "") && Date.now() / 1000 - killedAt < 60) sleepMs(200);
+        excludedAt = Date.now() / 1000;
+        // After the exclusion every request must succeed.
+        sleepMs(20_000);
+    } finally {
+        r = load.stop();
+    }
+    const inFlight = r.failures.filter(f => f.at <= excludedAt);
+    const after = r.failures.filter(f => f.at > excludedAt);
+    labDocker(["start", lost.vm]);
+    const startedAt = Date.now() / 1000;
+    while (lbStates()[lost.name] !== "UP" && Date.now() / 1000 - startedAt < 300) sleepMs(500);
+    const rejoined = lbStates()[lost.name] === "UP";
+    const back = (Date.now() / 1000 - startedAt).toFixed(0);
+    return [
+        {
+            name: `${lost.name} killed under load`,
+            figure: `${r.ok}/${r.total - inFlight.length} ok (${inFlight.length} failed in flight, in the ${(excludedAt - killedAt).toFixed(1)}s until the load balancer excluded it)` +
+                (after.length ? `; ${after.length} failed after: ${after[0].kind} ${after[0].detail.slice(0, 200)}` : ""),
+            ok: after.length === 0 && excludedAt - killedAt < 60 && r.total >= minRequests / 2,
+        },
+        { name: `${lost.name} rejoined by itself`, figure: rejoined ? `rejoined after ${back}s` : `not back after ${back}s`, ok: rejoined },
+    ];
+}
+
 function execSleep(seconds: number): void {
     Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, seconds * 1000);
 }
@@ -164,6 +263,10 @@ if (require.main === module) {
     step(() => unsharedKeysFail(s));
     step(() => unsharedSecretKeyFails(s));
     step(() => nodeLost(s, tag));
+    waitHealthy(s, s.nodes.map(n => n.address));
+    step(() => rollingInstallerChange(s, tag));
+    step(() => rollingCertificateRenewal(s, tag));
+    step(() => nodeKilled(s, tag));
     waitHealthy(s, s.nodes.map(n => n.address));
     process.exit(report(outcomes) ? 0 : 1);
 }

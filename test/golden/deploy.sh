@@ -42,9 +42,29 @@ find_python() {
   return 1
 }
 
+proxy_running() {
+  local id
+  id=$(compose ps -q proxy 2>/dev/null | head -n 1)
+  [ -n "$id" ] && [ "$(docker inspect -f '{{.State.Running}}' "$id" 2>/dev/null)" = true ]
+}
+drain_node() {
+  mkdir -p "$dir"/common/config/nginx/conf.d
+  touch "$dir"/common/config/nginx/conf.d/harbor-ha.drained
+  if proxy_running; then
+    echo "$node_name: drained; the load balancer takes it out within 6s, requests in flight have 8s"
+    sleep 8
+  fi
+}
+undrain_node() {
+  rm -f "$dir"/common/config/nginx/conf.d/harbor-ha.drained
+  sleep 6
+  echo "$node_name: back in the load balancer (2 checks every 2s)"
+}
+
 main() {
 dir=/opt/harbor
 data=/mnt/cephfs/harbor/data
+node_name=harbor-1
 stage="$dir/.harbor-ha"
 log="$stage/deploy.log"
 [ -f "$dir/prepare" ] || { echo "harbor-1: no installer in $dir (prepare missing)" >&2; exit 1; }
@@ -68,18 +88,26 @@ echo "prepare: $python ($python_version)" >>"$log"
 "$python" ./prepare >>"$log" 2>&1 || fail "prepare ($python)"
 install -m 0600 "$stage/token/private_key.pem" common/config/ui/private_key.pem
 install -m 0644 "$stage/token/root.crt" common/config/registry/root.crt
+install -D -m 0644 "$stage/nginx/harbor-ha-health.server.conf" common/config/nginx/conf.d/harbor-ha-health.server.conf
+# Out of the load balancer before anything restarts; back in only once healthy.
+drain_node
 # Recreate every container: each must read the new config and keys (a bind-mounted file keeps its
 # old inode), and the proxy resolves the others' addresses only when it starts.
 compose up -d --force-recreate >>"$log" 2>&1 || fail "docker-compose up"
+healthy=""
 for i in $(seq 1 180); do
   if body=$(curl -fsS -m 5 http\://127.0.0.1\:8070/api/systeminfo 2>/dev/null) && printf '%s' "$body" | grep -q registry_url; then
-    echo "harbor-1: healthy (/api/systeminfo), deployed in ${SECONDS}s"
-    exit 0
+    healthy="harbor-1: healthy (/api/systeminfo), deployed in ${SECONDS}s"
+    break
   fi
   sleep 1
 done
-compose ps >>"$log" 2>&1 || true
-fail "health check http://127.0.0.1:8070/api/systeminfo"
+if [ -z "$healthy" ]; then
+  compose ps >>"$log" 2>&1 || true
+  fail "health check http://127.0.0.1:8070/api/systeminfo"
+fi
+undrain_node
+echo "$healthy"
 }
 
 main; exit 0

@@ -14,9 +14,30 @@ compose() {
   fi
 }
 
+proxy_running() {
+  local id
+  id=$(compose ps -q proxy 2>/dev/null | head -n 1)
+  [ -n "$id" ] && [ "$(docker inspect -f '{{.State.Running}}' "$id" 2>/dev/null)" = true ]
+}
+drain_node() {
+  mkdir -p "$dir"/common/config/nginx/conf.d
+  touch "$dir"/common/config/nginx/conf.d/harbor-ha.drained
+  if proxy_running; then
+    echo "$node_name: drained; the load balancer takes it out within 6s, requests in flight have 8s"
+    sleep 8
+  fi
+}
+undrain_node() {
+  rm -f "$dir"/common/config/nginx/conf.d/harbor-ha.drained
+  sleep 6
+  echo "$node_name: back in the load balancer (2 checks every 2s)"
+}
+
 dir=/opt/harbor
+node_name=harbor-1
 if [ -f "$dir/docker-compose.yml" ]; then
   cd "$dir"
+  drain_node
   if ! compose down; then
     # A container that will not stop (e.g. after an unclean restart) must not block a destroy.
     echo "harbor-1: docker-compose down failed; removing the harbor containers directly" >&2

@@ -4,7 +4,7 @@ import * as fs from "fs";
 import * as path from "path";
 
 /** The files that run the whole program under the mock engine (the others render and run scripts). */
-export const programFiles = /^(cluster.*|ordering|upgrade)\.test\.ts$/;
+export const programFiles = /^(cluster.*|ordering|rolling|upgrade)\.test\.ts$/;
 
 export function loadUnitTests(select: (file: string) => boolean): void {
     const dir = path.join(__dirname, "..", "unit");

@@ -147,7 +147,7 @@ case "$1" in
 esac
 `, { mode: 0o755 });
         const f = requireFlavor("2.15.2");
-        const r = run(bin, { ports: f.ports(openPort, "https"), minDocker: f.minDocker, minCompose: f.minCompose, composeFirst: "plugin" });
+        const r = run(bin, { ports: f.ports(openPort, "https", 8099), minDocker: f.minDocker, minCompose: f.minCompose, composeFirst: "plugin" });
         const results = parsePreflightReport(r.stdout + r.stderr);
         assert.deepEqual(results.find(c => c.check === "compose"), { check: "compose", value: "2.20.2", threshold: ">= 2.3.0", ok: true },
             "the plugin is asked first (docker-compose 1.29 would be too old)");

@@ -17,7 +17,7 @@ import { RemoteScript } from "../../render/scripts/shell";
 import { stopScript, unpackInstallerScript } from "../../render/scripts/harborNode";
 import { mysqlCheckScript, mysqlSetupScript, redisCheckScript } from "../../render/scripts/services";
 import { assertGolden } from "../golden";
-import { fixtures } from "../mocks";
+import { drainSettings, fixtures } from "../mocks";
 
 const installer = (p: string) => fs.readFileSync(path.join(fixtures, "installer-v1.2.2", "harbor", p), "utf8");
 /** The installer files of each 1.x version (test templates with the real keys, test/fixtures/v1/). */
@@ -37,7 +37,7 @@ const keys12: V1Keys = { cfgHasDbHost: false, cfgHasRedisUrl: false, redisUrlFor
 const composeArgs = {
     dataVolumePrefix: "/data", dataPath: "/mnt/cephfs/harbor/data", dropServices: ["mysql"], proxyService: "proxy", proxyPorts: ["8070:80"],
 };
-const layout = { installDir: "/opt/harbor", archivePath: "/opt/harbor-installer.tgz", mountPoint: "/mnt/cephfs/harbor", dataPath: "/mnt/cephfs/harbor/data", port: 8070 };
+const layout = { installDir: "/opt/harbor", archivePath: "/opt/harbor-installer.tgz", mountPoint: "/mnt/cephfs/harbor", dataPath: "/mnt/cephfs/harbor/data", port: 8070, healthPort: 8099 };
 const kernelCeph: CephConfig = { monitors: ["10.0.0.21", "10.0.0.22:6789"], path: "/apps/harbor", mountPoint: "/mnt/cephfs/harbor", user: "harbor", client: "kernel" };
 const fuseCeph: CephConfig = { ...kernelCeph, client: "fuse" };
 
@@ -60,7 +60,7 @@ describe("flavor", () => {
     });
     it("reads only the files it renders from the installer", () => {
         assert.deepEqual([...flavor.installerFiles].sort(),
-            ["common/templates/adminserver/env", "common/templates/ui/env", "docker-compose.yml", "harbor.cfg"]);
+            ["common/templates/adminserver/env", "common/templates/nginx/nginx.http.conf", "common/templates/ui/env", "docker-compose.yml", "harbor.cfg"]);
     });
 });
 
@@ -239,9 +239,10 @@ describe("remote scripts", () => {
         "ceph-mount-fuse.sh": cephMountScript(fuseCeph, "/mnt/cephfs/harbor/data"),
         "ceph-unmount.sh": cephUnmountScript(fuseCeph),
         "installer-unpack.sh": unpackInstallerScript(layout, "a".repeat(64), "harbor.v1.2.2.tar.gz"),
-        "deploy.sh": flavor.deployScript(layout, "harbor-1", { protocol: "http", domain: "hub.example.test" }),
-        "deploy-https.sh": flavor.deployScript(layout, "harbor-1", { protocol: "https", domain: "hub.example.test" }),
-        "stop.sh": stopScript(layout.installDir, "harbor-1"),
+        "deploy.sh": flavor.deployScript(layout, "harbor-1", { protocol: "http", domain: "hub.example.test" }, drainSettings),
+        "deploy-https.sh": flavor.deployScript(layout, "harbor-1", { protocol: "https", domain: "hub.example.test" }, drainSettings),
+        "stop.sh": stopScript(layout.installDir, "harbor-1", drainSettings),
+        "upgrade-stop.sh": stopScript(layout.installDir, "harbor-1"),
         "mysql-setup.sh": mysqlSetupScript("registry"),
         "mysql-check.sh": mysqlCheckScript("registry", "harbor-1"),
         "redis-check.sh": redisCheckScript("10.0.0.5", 6379, 0, "harbor-1"),

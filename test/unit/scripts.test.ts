@@ -9,6 +9,7 @@ import { describe, it } from "node:test";
 import { encodeBundle } from "../../render/bundle";
 import { NodeLayout, requireFlavor } from "../../render/flavors";
 import { stageDir, staged } from "../../render/scripts/harborNode";
+import { drainSettings } from "../mocks";
 
 const stub = (dir: string, name: string, body: string) => {
     fs.writeFileSync(path.join(dir, name), `#!/bin/bash\n${body}\n`, { mode: 0o755 });
@@ -19,7 +20,7 @@ function sandbox() {
     const bin = path.join(root, "bin");
     const l: NodeLayout = {
         installDir: path.join(root, "opt", "harbor"), archivePath: path.join(root, "opt", "harbor-installer.tgz"),
-        mountPoint: path.join(root, "cephfs"), dataPath: path.join(root, "cephfs", "data"), port: 8070,
+        mountPoint: path.join(root, "cephfs"), dataPath: path.join(root, "cephfs", "data"), port: 8070, healthPort: 8099,
     };
     fs.mkdirSync(bin, { recursive: true });
     fs.mkdirSync(path.join(l.installDir, "common", "templates", "ui"), { recursive: true });
@@ -27,13 +28,14 @@ function sandbox() {
     // Like Harbor 1.x's prepare: common/config is deleted and rebuilt, with customize_crt off the
     // keypair shipped in the installer is copied in.
     stub(l.installDir, "prepare", [
-        'cd "$(dirname "$0")"', "rm -rf common/config", "mkdir -p common/config/ui common/config/registry",
+        'cd "$(dirname "$0")"', "rm -rf common/config", "mkdir -p common/config/ui common/config/registry common/config/nginx/conf.d",
         "cp common/templates/ui/private_key.pem common/config/ui/private_key.pem",
         "echo SHIPPED-CERT > common/config/registry/root.crt", 'echo "prepare ran" >> prepare.log',
     ].join("\n"));
     stub(bin, "mountpoint", 'exit 0');
     stub(bin, "docker-compose", `echo "$*" >> ${JSON.stringify(path.join(root, "compose.log"))}`);
     stub(bin, "curl", 'echo \'{"registry_url":"hub"}\'');
+    stub(bin, "sleep", `echo "sleep $*" >> ${JSON.stringify(path.join(root, "sleep.log"))}`);
     // A Python 2.7 that answers the version probes and runs the (bash) stub prepare, logging the call.
     stub(bin, "python2.7", [
         `if [ "$1" = -c ]; then case "$2" in *'version_info[:3]'*) echo 2.7.18;; esac; exit 0; fi`,
@@ -43,7 +45,7 @@ function sandbox() {
 }
 
 function run(s: ReturnType<typeof sandbox>, bundle: string) {
-    const script = requireFlavor("1.2.2").deployScript(s.l, "harbor-1", { protocol: "http", domain: "hub.example.test" });
+    const script = requireFlavor("1.2.2").deployScript(s.l, "harbor-1", { protocol: "http", domain: "hub.example.test" }, drainSettings);
     // Only the stubs and the system's own tools: no Python 2 but the stub's.
     return spawnSync("sh", ["-c", script.command], { input: script.text + bundle, encoding: "utf8", env: { ...process.env, PATH: `${s.bin}:/usr/sbin:/usr/bin:/sbin:/bin` } });
 }
@@ -53,7 +55,18 @@ const files = (secretKey = "0123456789abcdef") => encodeBundle([
     { path: `${stageDir}/${staged.tokenKey}`, mode: "0600", content: "CLUSTER-KEY\n" },
     { path: `${stageDir}/${staged.tokenCert}`, mode: "0644", content: "CLUSTER-CERT\n" },
     { path: `${stageDir}/${staged.secretKey}`, mode: "0600", content: secretKey },
+    { path: `${stageDir}/nginx/harbor-ha-health.server.conf`, mode: "0644", content: "server { listen 8099; }\n" },
 ]);
+
+/** Harbor already running on the node: compose and docker answer for a running proxy. */
+function running(s: ReturnType<typeof sandbox>) {
+    const flag = path.join(s.l.installDir, "common/config/nginx/conf.d/harbor-ha.drained");
+    stub(s.bin, "docker-compose", `if [ "$1" = ps ]; then echo 0123abcd; exit 0; fi
+if [ -f ${JSON.stringify(flag)} ]; then state=drained; else state=in-service; fi
+echo "$* ($state)" >> ${JSON.stringify(path.join(s.root, "compose.log"))}`);
+    stub(s.bin, "docker", 'if [ "$1" = inspect ]; then echo true; fi');
+    return flag;
+}
 
 describe("deploy script", () => {
     it("installs the cluster keypair after prepare, so the shipped one never serves", () => {
@@ -113,6 +126,37 @@ describe("deploy script", () => {
         assert.match(r.stderr, /harbor-1: prepare \(\S+\/python2\.7\) failed/);
         assert.match(r.stderr, /boom: bad harbor\.cfg/);
         assert.equal(fs.existsSync(path.join(s.root, "compose.log")), false, "nothing started");
+    });
+
+    it("drains a running node before its containers are recreated, and undrains it once healthy", () => {
+        const s = sandbox();
+        const flag = running(s);
+        const r = run(s, files());
+        assert.equal(r.status, 0, r.stderr);
+        assert.equal(fs.readFileSync(path.join(s.root, "compose.log"), "utf8"), "up -d --force-recreate (drained)\n");
+        // drainSeconds while drained, then (rise + 1) checks once back.
+        assert.equal(fs.readFileSync(path.join(s.root, "sleep.log"), "utf8"), "sleep 8\nsleep 6\n");
+        assert.equal(fs.existsSync(flag), false, "undrained");
+        assert.equal(fs.readFileSync(path.join(s.l.installDir, "common/config/nginx/conf.d/harbor-ha-health.server.conf"), "utf8"), "server { listen 8099; }\n");
+        const lines = r.stdout.trim().split("\n");
+        assert.match(lines[0], /^harbor-1: drained; the load balancer takes it out within 6s, requests in flight have 8s$/);
+        assert.match(lines.at(-1)!, /^harbor-1: healthy \(\/api\/systeminfo\), deployed in \d+s$/, "the status line stays last");
+    });
+
+    it("keeps an unhealthy node drained, so the load balancer keeps it out", () => {
+        const s = sandbox();
+        const flag = running(s);
+        stub(s.bin, "curl", "exit 7");
+        const r = run(s, files());
+        assert.notEqual(r.status, 0);
+        assert.match(r.stderr, /harbor-1: health check http:\/\/127\.0\.0\.1:8070\/api\/systeminfo failed/);
+        assert.equal(fs.existsSync(flag), true, "still drained");
+    });
+
+    it("does not wait for a drain on a node where Harbor is not running", () => {
+        const s = sandbox();
+        assert.equal(run(s, files()).status, 0);
+        assert.equal(fs.readFileSync(path.join(s.root, "sleep.log"), "utf8"), "sleep 6\n", "only the wait for the load balancer's checks");
     });
 
     it("refuses to deploy when CephFS is not mounted", () => {

@@ -15,7 +15,7 @@ import { schemaVersion, upgradePlan } from "../../render/flavors/v2Releases";
 import { connectionEnv, pgpassLine, postgresSetupSql } from "../../render/postgres";
 import { postgresCheckScript, postgresSetupScript } from "../../render/scripts/services";
 import { assertGolden } from "../golden";
-import { fixtures } from "../mocks";
+import { drainSettings, fixtures } from "../mocks";
 
 const template = fs.readFileSync(path.join(fixtures, "installer-v2.15.2", "harbor", "harbor.yml.tmpl"), "utf8");
 const shared = {
@@ -30,7 +30,7 @@ const settings: NodeSettings = {
     redis: { host: "redis.example.test", port: 6379, password: "Redis,Pw", dbIndex: 0, poolSize: 100, registryDbIndex: 1, jobserviceDbIndex: 2, trivyDbIndex: 5 },
     adminPassword: "Adm1nPassword", tokenPrivateKeyPem: "KEY", tokenCertificatePem: "CERT", shared,
 };
-const layout: NodeLayout = { installDir: "/opt/harbor", archivePath: "/opt/harbor-installer.tgz", mountPoint: "/mnt/cephfs/harbor", dataPath: "/mnt/cephfs/harbor/data", port: 8070 };
+const layout: NodeLayout = { installDir: "/opt/harbor", archivePath: "/opt/harbor-installer.tgz", mountPoint: "/mnt/cephfs/harbor", dataPath: "/mnt/cephfs/harbor/data", port: 8070, healthPort: 8099 };
 
 describe("Harbor 2.x flavor", () => {
     it("covers the known 2.10-2.15 releases and needs PostgreSQL, Docker 20.10 and Compose 2.3", () => {
@@ -43,15 +43,15 @@ describe("Harbor 2.x flavor", () => {
         assert.deepEqual(f.health, { path: "/api/v2.0/ping", expect: "Pong" });
         assert.deepEqual(f.sharedSecrets.map(s => [s.name, s.length]),
             [["secretkey", 16], ["coreSecret", 16], ["jobserviceSecret", 16], ["csrfKey", 32], ["registryPassword", 32], ["scannerPrefix", 8]]);
-        assert.deepEqual(f.ports(8070, "https"), [8070, 80]);
-        assert.deepEqual(f.ports(8070, "http"), [8070]);
+        assert.deepEqual(f.ports(8070, "https", 8099), [8070, 80]);
+        assert.deepEqual(f.ports(8070, "http", 8099), [8070]);
     });
 
     it("renders and deploys every 2.10-2.15 line the same way", () => {
         for (const v of ["2.10.3", "2.11.2", "2.12.4", "2.13.5", "2.14.4", "2.15.2"]) {
             const f = requireFlavor(v);
-            assert.equal(f.renderNodeFiles({ "harbor.yml.tmpl": template }, settings, layout).length, 6, v);
-            assert.match(f.deployScript(layout, "harbor-1", { protocol: "https", domain: "hub.example.test" }).command, new RegExp(`deploy Harbor ${v.replace(/\./g, "\\.")} on harbor-1`));
+            assert.equal(f.renderNodeFiles({ "harbor.yml.tmpl": template }, settings, layout).length, 7, v);
+            assert.match(f.deployScript(layout, "harbor-1", { protocol: "https", domain: "hub.example.test" }, drainSettings).command, new RegExp(`deploy Harbor ${v.replace(/\./g, "\\.")} on harbor-1`));
         }
     });
 
@@ -97,10 +97,10 @@ describe("Harbor 2.x flavor", () => {
 
     it("the deploy script (golden)", () => {
         const f = requireFlavor("2.15.2");
-        assertGolden("v2.15.2/deploy.sh", f.deployScript(layout, "harbor-1", { protocol: "https", domain: "hub.example.test" }).text);
+        assertGolden("v2.15.2/deploy.sh", f.deployScript(layout, "harbor-1", { protocol: "https", domain: "hub.example.test" }, drainSettings).text);
         const files = f.renderNodeFiles({ "harbor.yml.tmpl": template }, settings, layout).map(x => `${x.mode} ${x.path}`);
         assert.deepEqual(files, ["0600 harbor.yml", "0600 .harbor-ha/token/private_key.pem", "0644 .harbor-ha/token/root.crt",
-            "0600 .harbor-ha/secretkey", "0600 .harbor-ha/shared-env", "0600 .harbor-ha/registry-passwd"]);
+            "0600 .harbor-ha/secretkey", "0600 .harbor-ha/shared-env", "0600 .harbor-ha/registry-passwd", "0644 .harbor-ha/harbor-ha-health.conf"]);
     });
 });
 
@@ -181,13 +181,14 @@ echo prepared >> prepare.log`);
     stub(bin, "mountpoint", "exit 0");
     stub(bin, "docker", `[ "$1 $2" = "compose version" ] && exit 0; echo "$*" >> ${JSON.stringify(path.join(root, "docker.log"))}`);
     stub(bin, "curl", "echo Pong");
+    stub(bin, "sleep", `echo "sleep $*" >> ${JSON.stringify(path.join(root, "sleep.log"))}`);
     return { root, bin, l };
 }
 
 function deploy(s: ReturnType<typeof sandbox>, secretkey = shared.secretkey) {
     const f = requireFlavor("2.15.2");
     const files = f.renderNodeFiles({ "harbor.yml.tmpl": template }, { ...settings, dataPath: s.l.dataPath, shared: { ...shared, secretkey } }, s.l);
-    const script = f.deployScript(s.l, "harbor-1", { protocol: "http", domain: "hub.example.test" });
+    const script = f.deployScript(s.l, "harbor-1", { protocol: "http", domain: "hub.example.test" }, drainSettings);
     return spawnSync("sh", ["-c", script.command], {
         input: script.text + encodeBundle(files), encoding: "utf8", env: { ...process.env, PATH: `${s.bin}:/usr/sbin:/usr/bin:/sbin:/bin` },
     });

@@ -39,9 +39,29 @@ set_env() {
   rm -f "$tmp"
 }
 
+proxy_running() {
+  local id
+  id=$(compose ps -q proxy 2>/dev/null | head -n 1)
+  [ -n "$id" ] && [ "$(docker inspect -f '{{.State.Running}}' "$id" 2>/dev/null)" = true ]
+}
+drain_node() {
+  mkdir -p "$dir"/common/config/nginx/conf.d
+  touch "$dir"/common/config/nginx/conf.d/harbor-ha.drained
+  if proxy_running; then
+    echo "$node_name: drained; the load balancer takes it out within 6s, requests in flight have 8s"
+    sleep 8
+  fi
+}
+undrain_node() {
+  rm -f "$dir"/common/config/nginx/conf.d/harbor-ha.drained
+  sleep 6
+  echo "$node_name: back in the load balancer (2 checks every 2s)"
+}
+
 main() {
 dir=/opt/harbor
 data=/mnt/cephfs/harbor/data
+node_name=harbor-1
 stage="$dir/.harbor-ha"
 log="$stage/deploy.log"
 [ -f "$dir/prepare" ] && [ -f "$dir/harbor.yml.tmpl" ] || { echo "harbor-1: no Harbor 2.x installer in $dir" >&2; exit 1; }
@@ -77,17 +97,25 @@ while read -r file key value; do
 done <"$stage/shared-env"
 [ -f common/config/registry/passwd ] || fail "prepare wrote no common/config/registry/passwd:"
 cat "$stage/registry-passwd" >common/config/registry/passwd
+install -D -m 0644 "$stage/harbor-ha-health.conf" common/config/nginx/conf.d/harbor.https.harbor-ha-health.conf
+# Out of the load balancer before anything restarts; back in only once healthy.
+drain_node
 # Recreate every container: each reads the new config, and the proxy resolves the others at start.
 compose up -d --force-recreate >>"$log" 2>&1 || fail "docker compose up"
+healthy=""
 for i in $(seq 1 240); do
   if body=$(curl -fsS -m 5 --cacert "$stage/tls/ca.crt" --resolve hub.example.test\:8070\:127.0.0.1 https\://hub.example.test\:8070/api/v2.0/ping 2>/dev/null) && printf '%s' "$body" | grep -q Pong; then
-    echo "harbor-1: healthy (/api/v2.0/ping), deployed in ${SECONDS}s"
-    exit 0
+    healthy="harbor-1: healthy (/api/v2.0/ping), deployed in ${SECONDS}s"
+    break
   fi
   sleep 1
 done
-compose ps >>"$log" 2>&1 || true
-fail "health check https://hub.example.test:8070/api/v2.0/ping"
+if [ -z "$healthy" ]; then
+  compose ps >>"$log" 2>&1 || true
+  fail "health check https://hub.example.test:8070/api/v2.0/ping"
+fi
+undrain_node
+echo "$healthy"
 }
 
 main; exit 0

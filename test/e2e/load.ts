@@ -1,0 +1,129 @@
+// Continuous load through the load balancer while something changes: from the lab's client
+// machine, docker logins, pulls of an image pushed before and API GETs; from this machine, API
+// GETs through the load balancer's published port. Every attempt is one line with its time, counted
+// once; nothing is retried here.
+import { spawn } from "node:child_process";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import { client, clientExec, labDocker, Stack } from "./lab";
+
+export interface Failure {
+    at: number;
+    kind: string;
+    detail: string;
+}
+
+export interface LoadResult {
+    total: number;
+    ok: number;
+    byKind: Record<string, { total: number; ok: number }>;
+    failures: Failure[];
+}
+
+const stopFile = "/tmp/harbor-ha-load.stop";
+
+/** One loop per kind; each line "<epoch seconds> <kind> ok" or "<epoch seconds> <kind> fail <why>". */
+function clientScript(s: Stack, repoTag: string): string {
+    const api = `https://${s.host}/api/systeminfo`;
+    return `set -u
+out=/tmp/harbor-ha-load.out
+rm -f ${stopFile} "$out"
+pw=$(cat /tmp/harbor-ha-load.pw)
+line() { printf '%s %s\\n' "$(date +%s.%N)" "$*" >>"$out"; }
+api() {
+  while [ ! -e ${stopFile} ]; do
+    if code=$(curl -sS -m 20 --cacert /root/ca.crt -o /dev/null -w '%{http_code}' ${api} 2>&1) && [ "$code" = 200 ]; then line api ok
+    else line api fail "$(printf '%s' "$code" | tr '\\n' ' ')"; fi
+  done
+}
+logins() {
+  export DOCKER_CONFIG=/tmp/harbor-ha-load-login
+  while [ ! -e ${stopFile} ]; do
+    if o=$(printf '%s' "$pw" | docker login -u admin --password-stdin ${s.host} 2>&1); then line login ok
+    else line login fail "$(printf '%s' "$o" | tr '\\n' ' ')"; fi
+  done
+}
+pulls() {
+  export DOCKER_CONFIG=/tmp/harbor-ha-load-pull
+  if o=$(printf '%s' "$pw" | docker login -u admin --password-stdin ${s.host} 2>&1); then line login ok
+  else line login fail "$(printf '%s' "$o" | tr '\\n' ' ')"; fi
+  while [ ! -e ${stopFile} ]; do
+    docker image rm -f ${s.host}/${repoTag} >/dev/null 2>&1 || true
+    if o=$(docker pull ${s.host}/${repoTag} 2>&1); then line pull ok
+    else line pull fail "$(printf '%s' "$o" | tr '\\n' ' ')"; fi
+  done
+}
+api & api & logins & pulls &
+wait`;
+}
+
+/** This machine's loop: API GETs to the load balancer's published port, the domain resolved to it. */
+function hostScript(s: Stack, caFile: string, out: string, stop: string): string {
+    return `set -u
+while [ ! -e ${stop} ]; do
+  t=$(date +%s.%N)
+  if code=$(curl -sS -m 20 --cacert ${caFile} --resolve ${s.domain}:${s.port}:127.0.0.1 -o /dev/null -w '%{http_code}' https://${s.host}/api/systeminfo 2>&1) && [ "$code" = 200 ]; then
+    echo "$t host-api ok" >>${out}
+  else
+    echo "$t host-api fail $(printf '%s' "$code" | tr '\\n' ' ')" >>${out}
+  fi
+done
+touch ${out}.done`;
+}
+
+export interface Load {
+    /** Stops every loop, waits for the attempts in progress and counts them. */
+    stop(): LoadResult;
+}
+
+export function startLoad(s: Stack, repoTag: string): Load {
+    clientExec("umask 077 && cat > /tmp/harbor-ha-load.pw", s.adminPassword);
+    clientExec("cat > /tmp/harbor-ha-load.sh", clientScript(s, repoTag));
+    labDocker(["exec", "-d", client, "bash", "/tmp/harbor-ha-load.sh"]);
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "harbor-ha-load-"));
+    const ca = path.join(dir, "ca.crt");
+    fs.writeFileSync(ca, s.caPem);
+    const out = path.join(dir, "out");
+    const stop = path.join(dir, "stop");
+    const host = spawn("bash", ["-c", hostScript(s, ca, out, stop)], { detached: true, stdio: "ignore" });
+    host.unref();
+    return {
+        stop(): LoadResult {
+            clientExec(`touch ${stopFile}`);
+            fs.writeFileSync(stop, "");
+            clientExec("while pgrep -f /tmp/harbor-ha-load.sh >/dev/null; do sleep 0.2; done");
+            // Blocked here, this process cannot reap the loop: it says when it is done instead.
+            while (!fs.existsSync(`${out}.done`)) sleepMs(200);
+            const text = clientExec("cat /tmp/harbor-ha-load.out") + (fs.existsSync(out) ? fs.readFileSync(out, "utf8") : "");
+            fs.rmSync(dir, { recursive: true, force: true });
+            return tallyLines(text);
+        },
+    };
+}
+
+export function tallyLines(text: string): LoadResult {
+    const r: LoadResult = { total: 0, ok: 0, byKind: {}, failures: [] };
+    for (const l of text.split("\n").filter(x => x.trim() !== "")) {
+        const [at, kind, verdict, ...rest] = l.split(" ");
+        const k = (r.byKind[kind] ??= { total: 0, ok: 0 });
+        r.total++;
+        k.total++;
+        if (verdict === "ok") {
+            r.ok++;
+            k.ok++;
+        } else {
+            r.failures.push({ at: Number(at), kind, detail: rest.join(" ") });
+        }
+    }
+    return r;
+}
+
+export function describeLoad(r: LoadResult): string {
+    const kinds = Object.entries(r.byKind).map(([k, v]) => `${k} ${v.ok}/${v.total}`).join(", ");
+    return `${r.ok}/${r.total} requests ok (${kinds})` + (r.failures.length ? `; first failure: ${r.failures[0].kind} ${r.failures[0].detail.slice(0, 200)}` : "");
+}
+
+export function sleepMs(ms: number): void {
+    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
+}

@@ -1,0 +1,42 @@
+// The load balancer's config and the drain-aware check the nodes answer, as rendered (golden).
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import { renderHaproxyConfig, renderNginxStreamConfig } from "../../render/loadBalancer";
+import { drainLocation, drainServer } from "../../render/scripts/drain";
+import { requireFlavor } from "../../render/flavors";
+import { assertGolden } from "../golden";
+
+const nodes = [1, 2, 3].map(i => ({ name: `harbor-${i}`, address: `10.0.0.1${i}` }));
+const spec = (version: string, protocol: "http" | "https") => ({
+    domain: "hub.example.test", port: 443, nodes, check: requireFlavor(version).drainCheck(443, protocol, 8099),
+    checkIntervalSeconds: 2, fall: 3, rise: 2,
+});
+
+describe("load balancer config", () => {
+    it("HAProxy for a 1.x cluster (golden): TLS through, the drain-aware check on its own port", () => {
+        assertGolden("haproxy-v1.cfg", renderHaproxyConfig(spec("1.2.2", "https")));
+    });
+
+    it("HAProxy for a 2.x cluster: the check speaks TLS to Harbor's own port, or plain http", () => {
+        assert.match(renderHaproxyConfig(spec("2.15.2", "https")), /^    server harbor-1 10\.0\.0\.11:443 check port 443 check-ssl verify none$/m);
+        assert.match(renderHaproxyConfig(spec("2.15.2", "http")), /^    server harbor-1 10\.0\.0\.11:443 check port 443$/m);
+    });
+
+    it("nginx stream (golden): passive checks only, said in the file", () => {
+        assertGolden("nginx-stream.conf", renderNginxStreamConfig(spec("1.2.2", "https")));
+    });
+});
+
+describe("the drain-aware check on a node", () => {
+    it("1.x: a server of its own proxying to the ui's health, 503 while drained (golden)", () => {
+        assertGolden("drain-server-v1.conf", drainServer(8099, drainLocation("ui", "/api/systeminfo")));
+    });
+
+    it("2.x: a location proxying to core's ping", () => {
+        const l = drainLocation("core", "/api/v2.0/ping");
+        assert.match(l, /^location = \/harbor-ha\/health \{$/m);
+        assert.match(l, /^    if \(-f \/etc\/nginx\/conf\.d\/harbor-ha\.drained\) \{\n        return 503 "drained\\n";\n    \}$/m);
+        assert.match(l, /^    proxy_pass http:\/\/core\/api\/v2\.0\/ping;$/m);
+        assert.doesNotMatch(l, /\$/, "no nginx variables: prepare never sees this file, and nothing to escape");
+    });
+});

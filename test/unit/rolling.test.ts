@@ -1,0 +1,74 @@
+// Changes to a running cluster go one node at a time, each drained first; a new cluster starts one
+// node, then the rest together. A deploy that never finishes stands for one still running.
+import assert from "node:assert/strict";
+import { after, describe, it } from "node:test";
+import { decodeBundle } from "../../render/bundle";
+import { byType, fixtureInstaller, plain, plainConfig, plainConfigV2, promiseOf, recorded, runStack, secretValuesV2, splitStdin } from "../mocks";
+
+const registered = (name: string) => recorded.some(r => r.name === name);
+
+/** Resolves once the named resources are registered and the promise queue has drained. */
+async function settled(names: string[]): Promise<void> {
+    for (let i = 0; i < 2000 && !names.every(registered); i++) await new Promise(r => setImmediate(r));
+    for (let i = 0; i < 50; i++) await new Promise(r => setImmediate(r));
+    for (const n of names) assert.ok(registered(n), `${n} was registered`);
+}
+
+after(() => {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const { leakedPromises } = require("@pulumi/pulumi/runtime/debuggable") as { leakedPromises: () => [Set<unknown>, string] };
+    assert.ok(leakedPromises()[0].size > 0, "the held deploys left work waiting");
+});
+
+describe("a change to a running cluster", () => {
+    it("redeploys one node after another: the next waits until the one before is back", async () => {
+        await runStack(plainConfig(fixtureInstaller()), undefined, { deployed: { harborVersion: "1.2.2" }, held: ["cluster-harbor-2-deploy"] });
+        await settled(["cluster-harbor-1-deploy", "cluster-harbor-2-deploy"]);
+        assert.ok(!registered("cluster-harbor-3-deploy"), "harbor-3 went down while harbor-2 was being redeployed");
+    });
+});
+
+describe("a new cluster", () => {
+    it("starts one node first", async () => {
+        await runStack(plainConfig(fixtureInstaller()), undefined, { held: ["cluster-harbor-1-deploy"] });
+        await settled(["cluster-harbor-1-deploy"]);
+        assert.ok(!registered("cluster-harbor-2-deploy") && !registered("cluster-harbor-3-deploy"));
+    });
+
+    it("then the others together", async () => {
+        await runStack(plainConfig(fixtureInstaller()), undefined, { held: ["cluster-harbor-2-deploy"] });
+        await settled(["cluster-harbor-2-deploy", "cluster-harbor-3-deploy"]);
+    });
+});
+
+describe("the load balancer's config (stack output loadBalancer)", () => {
+    it("Harbor 1.x: checks each node's drain-aware health port, passes TLS through", async () => {
+        const out = await runStack({ ...plainConfig(fixtureInstaller()), loadBalancer: { healthPort: 8199, checkIntervalSeconds: 1, fall: 2, rise: 3, drainSeconds: 20 } });
+        const lb = plain(await promiseOf(out.loadBalancer)) as { haproxy: string; nginx: string };
+        await promiseOf(out.nodeStatus);
+        for (const i of [1, 2, 3]) {
+            assert.match(lb.haproxy, new RegExp(`^    server harbor-${i} 10\\.99\\.0\\.1${i}:8070 check port 8199$`, "m"));
+            assert.match(lb.nginx, new RegExp(`^        server 10\\.99\\.0\\.1${i}:8070 max_fails=1 fail_timeout=2s;  # harbor-${i}$`, "m"));
+        }
+        assert.match(lb.haproxy, /^    mode tcp$/m);
+        assert.match(lb.haproxy, /^    bind :8070$/m);
+        assert.match(lb.haproxy, /^    http-check send meth GET uri \/harbor-ha\/health ver HTTP\/1\.1 hdr Host hub\.example\.test$/m);
+        assert.match(lb.haproxy, /^    default-server inter 1s fall 2 rise 3$/m);
+        // The nodes publish the port the load balancer checks, and the deploys wait by the same numbers.
+        const deploy = byType("command:remote:Command").find(r => r.name === "cluster-harbor-1-deploy")!;
+        const { script, data } = splitStdin(deploy.inputs.stdin);
+        const files = decodeBundle(data);
+        assert.match(files.find(f => f.path === "docker-compose.yml")!.content, /- "?8199:8199"?$/m);
+        assert.match(files.find(f => f.path === ".harbor-ha/nginx/harbor-ha-health.server.conf")!.content, /^    listen 8199;$/m);
+        assert.match(script, /requests in flight have 20s"\n    sleep 20\n/);
+        assert.match(plain(deploy.inputs.delete), /\n  drain_node\n  if ! compose down; then/, "a replaced deploy and a destroy drain first");
+        const preflight = byType("command:remote:Command").find(r => r.name.endsWith("harbor-1-preflight-checks"))!;
+        assert.match(plain(preflight.inputs.stdin), /for port in 8070 8199; do/);
+    });
+
+    it("Harbor 2.x: checks the location in Harbor's own https server", async () => {
+        const out = await runStack(plainConfigV2(fixtureInstaller("2.15.2")), secretValuesV2);
+        const lb = plain(await promiseOf(out.loadBalancer)) as { haproxy: string };
+        assert.match(lb.haproxy, /^    server harbor-2 10\.99\.0\.12:8070 check port 8070 check-ssl verify none$/m);
+    });
+});
