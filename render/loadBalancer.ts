@@ -38,7 +38,7 @@ export function renderHaproxyConfig(s: LoadBalancerSpec): string {
 # while those it has finish. A refused connection is tried again on another node.
 global
     log stdout format raw local0 info
-    maxconn 20000
+    # No maxconn: HAProxy derives it from its file descriptor limit (ulimit -n); raise that for more.
 
 defaults
     mode tcp

@@ -107,27 +107,14 @@ check_redis() {
   echo "PONG with password, NOAUTH without"
 }
 
-# Through the LB on 127.0.0.1:8070. If Harbor is not deployed yet, every VM runs a throwaway HTTP
-# responder on :8070 (a container of the VM's engine, published by it, running the VM's python3
-# from a read-only /usr mount) answering /api/ping with its own name; the LB must pass its health
-# checks and spread requests over all VMs.
+# The LB runs a harbor-ha stack's loadBalancer output (lab/scripts/lb-config.sh): every node it
+# balances over must pass that config's health check.
 check_lb() {
-  local url n i; url=$(out "['lb']['url']"); n=$(out "['vms'].__len__()")
-  if curl -fsS -m 5 "$url/api/ping" >/dev/null 2>&1; then echo "LB already serves $url/api/ping"; return 0; fi
-  for ((i = 0; i < n; i++)); do
-    vmssh "$i" "$make_tiny"
-    vmssh "$i" 'docker rm -f lab-smoke-http >/dev/null 2>&1; mkdir -p /run/lab-smoke-www/api && hostname >/run/lab-smoke-www/api/ping
-      docker run -d --name lab-smoke-http -p 8070:80 -v /usr:/usr:ro -v /run/lab-smoke-www:/srv:ro '"${TINY_IMAGE}"' /usr/bin/python3 -m http.server 80 --directory /srv >/dev/null'
-  done
-  local seen="" rc=1 j
-  for j in $(seq 60); do
-    seen=$(for i in $(seq $((3 * n))); do curl -fsS -m 3 "$url/api/ping" 2>/dev/null; done | sort -u | tr '\n' ' ')
-    if [[ $(wc -w <<<"$seen") -eq $n ]]; then rc=0; break; fi
-    sleep 1
-  done
-  for ((i = 0; i < n; i++)); do vmssh "$i" 'docker rm -f lab-smoke-http >/dev/null 2>&1; rm -rf /run/lab-smoke-www' || true; done
-  echo "$url/api/ping answered through haproxy by: ${seen:-nobody} (after ${j}s)"
-  return $rc
+  if [[ ! -s "${LAB_STATE}/lb/haproxy.cfg" ]]; then echo "LB waits for a stack's config (lab/scripts/lb-config.sh dev): skipped"; return 0; fi
+  local states
+  states=$(docker exec lb curl -fsS -m 5 'http://127.0.0.1:8404/;csv' | awk -F, '$1 == "harbor-nodes" && $2 != "BACKEND" {print $2 "=" $18}' | tr '\n' ' ')
+  echo "LB nodes: ${states}"
+  [[ -n "$states" && "$states" != *DOWN* ]]
 }
 
 [[ -s "$OUT" ]] || lab_die "no ${OUT}: run lab/scripts/up.sh first"

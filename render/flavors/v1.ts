@@ -153,6 +153,9 @@ echo "prepare: $python ($python_version)" >>"$log"
 install -m 0600 "$stage/${staged.tokenKey}" ${q(tokenKeyPath)}
 install -m 0644 "$stage/${staged.tokenCert}" ${q(tokenCertPath)}
 install -D -m 0644 "$stage/${drainConf}" ${q(`${nginxConfD}/${drainConf.split("/").pop()}`)}
+# nginx's workers run unprivileged (no user directive) and test the drain flag's path themselves: the
+# directories prepare made under this script's umask must be searchable.
+chmod 0755 common/config/nginx ${q(nginxConfD)}
 # Out of the load balancer before anything restarts; back in only once healthy.
 drain_node
 # Recreate every container: each must read the new config and keys (a bind-mounted file keeps its

@@ -89,6 +89,9 @@ echo "prepare: $python ($python_version)" >>"$log"
 install -m 0600 "$stage/token/private_key.pem" common/config/ui/private_key.pem
 install -m 0644 "$stage/token/root.crt" common/config/registry/root.crt
 install -D -m 0644 "$stage/nginx/harbor-ha-health.server.conf" common/config/nginx/conf.d/harbor-ha-health.server.conf
+# nginx's workers run unprivileged (no user directive) and test the drain flag's path themselves: the
+# directories prepare made under this script's umask must be searchable.
+chmod 0755 common/config/nginx common/config/nginx/conf.d
 # Out of the load balancer before anything restarts; back in only once healthy.
 drain_node
 # Recreate every container: each must read the new config and keys (a bind-mounted file keeps its

@@ -3,7 +3,7 @@
 import assert from "node:assert/strict";
 import { after, describe, it } from "node:test";
 import { decodeBundle } from "../../render/bundle";
-import { byType, fixtureInstaller, plain, plainConfig, plainConfigV2, promiseOf, recorded, runStack, secretValuesV2, splitStdin } from "../mocks";
+import { byType, fixtureInstaller, plain, plainConfig, promiseOf, recorded, runStack, splitStdin } from "../mocks";
 
 const registered = (name: string) => recorded.some(r => r.name === name);
 
@@ -64,11 +64,5 @@ describe("the load balancer's config (stack output loadBalancer)", () => {
         assert.match(plain(deploy.inputs.delete), /\n  drain_node\n  if ! compose down; then/, "a replaced deploy and a destroy drain first");
         const preflight = byType("command:remote:Command").find(r => r.name.endsWith("harbor-1-preflight-checks"))!;
         assert.match(plain(preflight.inputs.stdin), /for port in 8070 8199; do/);
-    });
-
-    it("Harbor 2.x: checks the location in Harbor's own https server", async () => {
-        const out = await runStack(plainConfigV2(fixtureInstaller("2.15.2")), secretValuesV2);
-        const lb = plain(await promiseOf(out.loadBalancer)) as { haproxy: string };
-        assert.match(lb.haproxy, /^    server harbor-2 10\.99\.0\.12:8070 check port 8070 check-ssl verify none$/m);
     });
 });

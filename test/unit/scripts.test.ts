@@ -137,6 +137,10 @@ describe("deploy script", () => {
         // drainSeconds while drained, then (rise + 1) checks once back.
         assert.equal(fs.readFileSync(path.join(s.root, "sleep.log"), "utf8"), "sleep 8\nsleep 6\n");
         assert.equal(fs.existsSync(flag), false, "undrained");
+        // nginx's unprivileged workers test the flag's path: prepare's directories (made under umask 077) opened up.
+        for (const d of ["common/config/nginx", "common/config/nginx/conf.d"]) {
+            assert.equal((fs.statSync(path.join(s.l.installDir, d)).mode & 0o777).toString(8), "755", d);
+        }
         assert.equal(fs.readFileSync(path.join(s.l.installDir, "common/config/nginx/conf.d/harbor-ha-health.server.conf"), "utf8"), "server { listen 8099; }\n");
         const lines = r.stdout.trim().split("\n");
         assert.match(lines[0], /^harbor-1: drained; the load balancer takes it out within 6s, requests in flight have 8s$/);
