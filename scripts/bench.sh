@@ -2,7 +2,8 @@
 # npm run bench: the benchmarks, in one run on one lab, appended to BENCHMARKS.md with the date and
 # the machine. Besides the wall clock of each step it reports ratios, which say more than seconds on
 # a shared machine: a fresh `pulumi up` of 3 nodes / 2 nodes (nodes work in parallel: goal <= 1.25),
-# no-change up and preview of 3 / 2 nodes. Timings never decide a test.
+# no-change up and preview of 3 / 2 nodes, a rolling change of 3 nodes / one node's redeploy.
+# Timings never decide a test.
 #   npm run bench [-- --no-e2e]      (needs root: the lab; leaves the dev stack deployed on 3 nodes,
 #                                     or, with the e2e, the lab torn down)
 set -euo pipefail
@@ -65,9 +66,18 @@ pulumi destroy "${two[@]}" --yes --skip-preview >/dev/null
 pulumi up "${three[@]}" --yes --skip-preview >/dev/null
 measure preview3 "pulumi preview, no changes, 3 nodes" pulumi preview "${three[@]}" --expect-no-changes
 measure noop3 "pulumi up, no changes, 3 nodes" pulumi up "${three[@]}" --yes --expect-no-changes
+# A change that restarts Harbor rolls over the nodes one at a time (drain, redeploy, undrain): one
+# node's redeploy, then all three (their deploys replaced on purpose).
+mapfile -t deploys < <(pulumi stack export --stack dev | node -e 'let s = ""; process.stdin.on("data", d => s += d).on("end", () =>
+  JSON.parse(s).deployment.resources.map(r => r.urn).filter(u => /::cluster-harbor-\d+-deploy$/.test(u)).sort().forEach(u => console.log(u)))')
+[ "${#deploys[@]}" = 3 ] || { echo "[bench] expected 3 node deploys in stack dev, found ${#deploys[@]}" >&2; exit 1; }
+measure redeploy1 "pulumi up replacing one node's deploy (drain, stop, start, undrain)" pulumi up "${three[@]}" --yes --skip-preview --replace "${deploys[0]}"
+measure rolling3 "pulumi up replacing every node's deploy: a rolling change of 3 nodes" pulumi up "${three[@]}" --yes --skip-preview \
+  --replace "${deploys[0]}" --replace "${deploys[1]}" --replace "${deploys[2]}"
 rows+=("| **ratio** fresh up, 3 nodes / 2 nodes, medians of 3 (${took[up3]} s / ${took[up2]} s; goal <= 1.25) | $(ratio up3 up2) |")
 rows+=("| **ratio** no-change up, 3 nodes / 2 nodes | $(ratio noop3 noop2) |")
 rows+=("| **ratio** no-change preview, 3 nodes / 2 nodes | $(ratio preview3 preview2) |")
+rows+=("| **ratio** rolling change of 3 nodes / one node's redeploy (one at a time: about 3) | $(ratio rolling3 redeploy1) |")
 measure logins "200 docker logins through the lab load balancer" node --import tsx -e '
   const lab = require("./test/e2e/lab"); const s = lab.readStack(); lab.startClient(s);
   const a = lab.logins(s, 200); if (a.ok !== 200) { console.error(a); process.exit(1); }'

@@ -29,6 +29,7 @@ function clientScript(s: Stack, repoTag: string): string {
     return `set -u
 out=/tmp/harbor-ha-load.out
 rm -f ${stopFile} "$out"
+echo $$ >/tmp/harbor-ha-load.pid
 pw=$(cat /tmp/harbor-ha-load.pw)
 line() { printf '%s %s\\n' "$(date +%s.%N)" "$*" >>"$out"; }
 api() {
@@ -80,7 +81,9 @@ export interface Load {
 export function startLoad(s: Stack, repoTag: string): Load {
     clientExec("umask 077 && cat > /tmp/harbor-ha-load.pw", s.adminPassword);
     clientExec("cat > /tmp/harbor-ha-load.sh", clientScript(s, repoTag));
+    clientExec("rm -f /tmp/harbor-ha-load.pid");
     labDocker(["exec", "-d", client, "bash", "/tmp/harbor-ha-load.sh"]);
+    clientExec("for i in $(seq 100); do [ -s /tmp/harbor-ha-load.pid ] && exit 0; sleep 0.1; done; echo 'the load did not start' >&2; exit 1");
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "harbor-ha-load-"));
     const ca = path.join(dir, "ca.crt");
     fs.writeFileSync(ca, s.caPem);
@@ -92,7 +95,7 @@ export function startLoad(s: Stack, repoTag: string): Load {
         stop(): LoadResult {
             clientExec(`touch ${stopFile}`);
             fs.writeFileSync(stop, "");
-            clientExec("while pgrep -f /tmp/harbor-ha-load.sh >/dev/null; do sleep 0.2; done");
+            clientExec("while kill -0 \"$(cat /tmp/harbor-ha-load.pid)\" 2>/dev/null; do sleep 0.2; done");
             // Blocked here, this process cannot reap the loop: it says when it is done instead.
             while (!fs.existsSync(`${out}.done`)) sleepMs(200);
             const text = clientExec("cat /tmp/harbor-ha-load.out") + (fs.existsSync(out) ? fs.readFileSync(out, "utf8") : "");
