@@ -201,6 +201,13 @@ export function rollingCertificateRenewal(s: Stack, tag: string): Outcome[] {
     return [...outcomes, { name: "certificate renewed", figure: `notAfter ${before} -> ${after}`, ok: after !== before }];
 }
 
+/** "api 3, pull 1": failures counted by kind. */
+function kinds(failures: { kind: string }[]): string {
+    const n: Record<string, number> = {};
+    for (const f of failures) n[f.kind] = (n[f.kind] ?? 0) + 1;
+    return Object.entries(n).map(([k, v]) => `${k} ${v}`).join(", ");
+}
+
 /**
  * A VM killed outright under load (no drain): only the requests in flight to it may fail, until
  * the load balancer has taken it out; then none. Started again, its Harbor comes back by itself.
@@ -232,7 +239,8 @@ export function nodeKilled(s: Stack, tag: string): Outcome[] {
     return [
         {
             name: `${lost.name} killed under load`,
-            figure: `${r.ok}/${r.total - inFlight.length} ok (${inFlight.length} failed in flight, in the ${(excludedAt - killedAt).toFixed(1)}s until the load balancer excluded it)` +
+            figure: `${r.ok}/${r.total - inFlight.length} ok (${inFlight.length} failed in flight, in the ${(excludedAt - killedAt).toFixed(1)}s until the load balancer excluded it` +
+                (inFlight.length ? `: ${kinds(inFlight)}; e.g. ${inFlight[0].kind} ${inFlight[0].detail.slice(0, 160)}` : "") + ")" +
                 (after.length ? `; ${after.length} failed after: ${after[0].kind} ${after[0].detail.slice(0, 200)}` : ""),
             ok: after.length === 0 && excludedAt - killedAt < 60 && r.total >= minRequests / 2,
         },
