@@ -200,3 +200,26 @@ export function splitStdin(stdin: unknown): { script: string; data: string } {
     const cut = end + "\nmain; exit 0\n".length;
     return { script: text.slice(0, cut), data: text.slice(cut) };
 }
+
+/** Whether a resource of that name was registered. */
+export function registered(name: string): boolean {
+    return recorded.some(r => r.name === name);
+}
+
+/** Resolves once every named resource is registered and the promise queue has drained; fails if one never is. */
+export async function settled(names: string[]): Promise<void> {
+    for (let i = 0; i < 2000 && !names.every(registered); i++) await new Promise(r => setImmediate(r));
+    for (let i = 0; i < 50; i++) await new Promise(r => setImmediate(r));
+    const missing = names.filter(n => !registered(n));
+    if (missing.length > 0) throw new Error(`never registered: ${missing.join(", ")}`);
+}
+
+/**
+ * What waits on a held step never settles; the runtime would fail the process for those "leaked"
+ * promises at exit, so a file that holds steps collects (and counts) them on purpose.
+ */
+export function assertHeldWorkWaiting(what: string): void {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const { leakedPromises } = require("@pulumi/pulumi/runtime/debuggable") as { leakedPromises: () => [Set<unknown>, string] };
+    if (leakedPromises()[0].size === 0) throw new Error(`${what} left no work waiting`);
+}

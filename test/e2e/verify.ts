@@ -132,7 +132,7 @@ export function nodeLost(s: Stack, tag: string, n = 50): Outcome[] {
     labDocker(["stop", "-t", "10", lost.vm]);
     try {
         // Let the load balancer's health check see it (3 failed checks, 2 s apart).
-        execSleep(10);
+        sleepMs(10_000);
         const l = logins(s, n);
         const p = pulls(s, 10, s.host, `library/harbor-ha-probe:${tag}`);
         return [
@@ -246,10 +246,6 @@ export function nodeKilled(s: Stack, tag: string): Outcome[] {
         },
         { name: `${lost.name} rejoined by itself`, figure: rejoined ? `rejoined after ${back}s` : `not back after ${back}s`, ok: rejoined },
     ];
-}
-
-function execSleep(seconds: number): void {
-    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, seconds * 1000);
 }
 
 export function report(outcomes: Outcome[]): boolean {

@@ -3,22 +3,9 @@
 import assert from "node:assert/strict";
 import { after, describe, it } from "node:test";
 import { decodeBundle } from "../../render/bundle";
-import { byType, fixtureInstaller, plain, plainConfig, promiseOf, recorded, runStack, splitStdin } from "../mocks";
+import { assertHeldWorkWaiting, byType, fixtureInstaller, plain, plainConfig, promiseOf, registered, runStack, settled, splitStdin } from "../mocks";
 
-const registered = (name: string) => recorded.some(r => r.name === name);
-
-/** Resolves once the named resources are registered and the promise queue has drained. */
-async function settled(names: string[]): Promise<void> {
-    for (let i = 0; i < 2000 && !names.every(registered); i++) await new Promise(r => setImmediate(r));
-    for (let i = 0; i < 50; i++) await new Promise(r => setImmediate(r));
-    for (const n of names) assert.ok(registered(n), `${n} was registered`);
-}
-
-after(() => {
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    const { leakedPromises } = require("@pulumi/pulumi/runtime/debuggable") as { leakedPromises: () => [Set<unknown>, string] };
-    assert.ok(leakedPromises()[0].size > 0, "the held deploys left work waiting");
-});
+after(() => assertHeldWorkWaiting("the held deploys"));
 
 describe("a change to a running cluster", () => {
     it("redeploys one node after another: the next waits until the one before is back", async () => {

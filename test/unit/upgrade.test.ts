@@ -6,7 +6,9 @@ import { HarborCluster } from "../../components/harborCluster";
 import { readInstaller } from "../../config/installer";
 import { validateConfig } from "../../config/validate";
 import { requireFlavor } from "../../render/flavors";
-import { fixtureInstaller, heldResources, plainConfigV2, promiseOf, recorded, resetMocks, secretValuesV2, setupMocks } from "../mocks";
+import {
+    assertHeldWorkWaiting, fixtureInstaller, heldResources, plainConfigV2, promiseOf, recorded, registered, resetMocks, secretValuesV2, settled, setupMocks,
+} from "../mocks";
 
 function cluster(name: string, deployed: string | undefined): HarborCluster {
     const values = plainConfigV2(fixtureInstaller("2.15.2"));
@@ -21,14 +23,6 @@ function cluster(name: string, deployed: string | undefined): HarborCluster {
     });
 }
 
-const registered = (name: string) => recorded.some(r => r.name === name);
-
-/** Resolves once the named resources are registered and the promise queue has drained. */
-async function settled(names: string[]): Promise<void> {
-    for (let i = 0; i < 2000 && !names.every(registered); i++) await new Promise(r => setImmediate(r));
-    for (let i = 0; i < 50; i++) await new Promise(r => setImmediate(r));
-    for (const n of names) assert.ok(registered(n), `${n} was registered`);
-}
 
 let done: HarborCluster;
 
@@ -48,11 +42,7 @@ describe("upgrading a 2.x cluster", () => {
         await settled(["a-harbor-1-installer", "b-harbor-3-installer", "c-harbor-1-deploy"]);
     });
 
-    after(() => {
-        // eslint-disable-next-line @typescript-eslint/no-require-imports
-        const { leakedPromises } = require("@pulumi/pulumi/runtime/debuggable") as { leakedPromises: () => [Set<unknown>, string] };
-        assert.ok(leakedPromises()[0].size > 0, "the held steps left work waiting");
-    });
+    after(() => assertHeldWorkWaiting("the held steps"));
 
     it("to a new schema: the first node waits until every node has stopped", () => {
         assert.ok(!registered("a-harbor-1-deploy"), "harbor-1 deployed while harbor-2 still ran the old version");
