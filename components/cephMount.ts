@@ -15,6 +15,8 @@ export interface CephMountArgs {
     /** Ceph client name without "client.". */
     user: pulumi.Input<string>;
     client: pulumi.Input<CephClient>;
+    /** The file system's session_timeout: how long a crashed node's session keeps its capabilities. */
+    sessionTimeoutSeconds: pulumi.Input<number>;
     /** Harbor's data directory under the mount. */
     dataPath: pulumi.Input<string>;
     /** The client's base64 key. */
@@ -32,8 +34,9 @@ export class CephMount extends pulumi.ComponentResource {
 
     constructor(name: string, args: CephMountArgs, opts?: pulumi.ComponentResourceOptions) {
         super("harbor-ha:index:CephMount", name, {}, opts);
-        const ceph = pulumi.all([args.monitors, args.path, args.mountPoint, args.user, args.client])
-            .apply(([monitors, path, mountPoint, user, client]): CephConfig => ({ monitors, path, mountPoint, user, client }));
+        const ceph = pulumi.all([args.monitors, args.path, args.mountPoint, args.user, args.client, args.sessionTimeoutSeconds])
+            .apply(([monitors, path, mountPoint, user, client, sessionTimeoutSeconds]): CephConfig =>
+                ({ monitors, path, mountPoint, user, client, sessionTimeoutSeconds }));
         const bundle = pulumi.secret(pulumi.all([ceph, args.secret]).apply(([c, key]) => {
             const files = cephFiles(c);
             return encodeBundle([

@@ -185,6 +185,7 @@ export class HarborCluster extends pulumi.ComponentResource {
         const mounts = args.nodes.map((n, i) => new CephMount(`${name}-${n.name}-cephfs`, {
             connection: targets[i].connection,
             monitors: ceph.monitors, path: ceph.path, mountPoint: ceph.mountPoint, user: ceph.user, client: ceph.client,
+            sessionTimeoutSeconds: ceph.sessionTimeoutSeconds,
             dataPath,
             secret: args.cephSecret,
             after: [ready[i]],

@@ -35,6 +35,11 @@ export interface CephConfig {
     /** Ceph client name without the "client." prefix. */
     user: string;
     client: CephClient;
+    /**
+     * The file system's session_timeout (`ceph fs get <fs>`; Ceph's default 60). A node that comes
+     * back from a crash waits this long after its boot before its Docker engine starts Harbor.
+     */
+    sessionTimeoutSeconds: number;
 }
 
 export interface MysqlConfig {

@@ -33,7 +33,7 @@ export const objectFields = {
     preflight: ["minFreeSpacePercent", "minFreeInodesPercent"],
     tls: ["renewBeforeDays", "certificate", "caCertificate"],
     loadBalancer: ["healthPort", "checkIntervalSeconds", "fall", "rise", "drainSeconds"],
-    ceph: ["monitors", "path", "mountPoint", "user", "client"],
+    ceph: ["monitors", "path", "mountPoint", "user", "client", "sessionTimeoutSeconds"],
     mysql: ["host", "port", "database", "user", "adminUser", "schemaFile"],
     postgres: ["host", "port", "database", "user", "adminUser", "sslMode", "maxIdleConns", "maxOpenConns"],
     redis: ["host", "port", "dbIndex", "poolSize", "registryDbIndex", "jobserviceDbIndex", "trivyDbIndex"],
@@ -297,6 +297,7 @@ function validateCeph(c: Checker): CephConfig {
         mountPoint: c.absPath("ceph.mountPoint", o.mountPoint, "/mnt/cephfs/harbor"),
         user,
         client: client === "fuse" ? "fuse" : "kernel",
+        sessionTimeoutSeconds: c.int("ceph.sessionTimeoutSeconds", o.sessionTimeoutSeconds, 60, 5, 3600),
     };
 }
 

@@ -3,6 +3,40 @@ import { CephConfig } from "../../config/types";
 import { cephFiles, fstabLine } from "../fstab";
 import { ensureCmdFn, inlineScript, q, readBundleFn, remoteScript, RemoteScript } from "./shell";
 
+const dropinDir = "/etc/systemd/system/docker.service.d";
+const dropinPath = `${dropinDir}/harbor-ha-cephfs.conf`;
+const settlePath = "/usr/local/sbin/harbor-ha-cephfs-settle";
+/** The MDS looks for sessions past session_timeout on its tick (mds_tick_interval, 5 s): twice that. */
+const mdsTickMarginSeconds = 10;
+
+/**
+ * docker.service's ExecStartPre. A node that crashed left a CephFS session whose capabilities the
+ * MDS revokes only once the session is stale (session_timeout after its last renewal, which came
+ * before this boot). Until then a write to a file the dead session had open waits for them, and
+ * every other node's lookups of that file queue behind the write: Harbor 1.x's adminserver rewrites
+ * config.json whenever it starts, so a node back within session_timeout stalled the whole cluster
+ * (measured in the lab: 46 s, every node failing the load balancer's checks). The age of PID 1 is
+ * the time since boot (on a VM, and in the lab's VM containers).
+ */
+export const cephSettleScript = `#!/bin/sh
+# harbor-ha: docker.service waits until this node's CephFS session from before its boot is stale.
+set -eu
+want=$1
+age=$(awk -v hz="$(getconf CLK_TCK)" 'NR == FNR { up = $1; next } { sub(/^.*\\) /, ""); print int(up - $20 / hz) }' /proc/uptime /proc/1/stat)
+if [ "$age" -lt "$want" ]; then
+  echo "harbor-ha: CephFS: waiting $((want - age)) s after boot for the MDS to drop this node's previous session" >&2
+  sleep $((want - age))
+fi
+`;
+
+export function dropin(c: CephConfig): string {
+    return `[Unit]
+RequiresMountsFor=${c.mountPoint}
+[Service]
+ExecStartPre=${settlePath} ${c.sessionTimeoutSeconds + mdsTickMarginSeconds}
+`;
+}
+
 /** The bundle (stdin) carries the secret file and, for fuse, the client conf, relative to /etc/ceph. */
 export function cephMountScript(c: CephConfig, dataPath: string): RemoteScript {
     const client = c.client === "kernel"
@@ -32,18 +66,15 @@ else
   mount "$mp"
 fi
 mountpoint -q "$mp" || { echo "CephFS is not mounted at $mp after mount" >&2; exit 1; }
-# At boot, Docker must not start Harbor before the mount is back: its containers would write to
-# the empty directory underneath.
-if [ -d /run/systemd/system ]; then
-  dropin=/etc/systemd/system/docker.service.d/harbor-ha-cephfs.conf
-  want=$(printf '[Unit]\nRequiresMountsFor=%s\n' "$mp")
-  if [ "$(cat "$dropin" 2>/dev/null)" != "$want" ]; then
-    mkdir -p "$(dirname "$dropin")"
-    printf '%s\n' "$want" >"$dropin"
-    chmod 0644 "$dropin"
-    systemctl daemon-reload
-  fi
-fi
+# At boot, Docker must not start Harbor before the mount is back (its containers would write to the
+# empty directory underneath), nor before Ceph has given up the session this node had before a crash.
+install -d -m 0755 /usr/local/sbin ${q(dropinDir)}
+units_from=$PUT_CHANGED
+put_file ${q(settlePath)} 0755 <<'SETTLE'
+${cephSettleScript}SETTLE
+put_file ${q(dropinPath)} 0644 <<'DROPIN'
+${dropin(c)}DROPIN
+if [ "$PUT_CHANGED" -gt "$units_from" ] && [ -d /run/systemd/system ]; then systemctl daemon-reload; fi
 mkdir -p ${q(dataPath)}
 echo "cephfs: mounted at $mp (${c.client} client), data in ${dataPath}"
 `, [ensureCmdFn, readBundleFn]);
@@ -63,9 +94,10 @@ if awk -v mp="$mp" '$2 == mp {found=1} END {exit !found}' /etc/fstab; then
   mv -f "$tmp" /etc/fstab
 fi
 rm -f ${files.map(q).join(" ")}
-if [ -f /etc/systemd/system/docker.service.d/harbor-ha-cephfs.conf ]; then
-  rm -f /etc/systemd/system/docker.service.d/harbor-ha-cephfs.conf
-  systemctl daemon-reload || true
+rm -f ${q(settlePath)}
+if [ -f ${q(dropinPath)} ]; then
+  rm -f ${q(dropinPath)}
+  if [ -d /run/systemd/system ]; then systemctl daemon-reload || true; fi
 fi
 echo "cephfs: $mp unmounted; data left on CephFS"
 `);

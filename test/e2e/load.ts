@@ -14,11 +14,16 @@ export interface Failure {
     detail: string;
 }
 
+export interface Attempt extends Failure {
+    ok: boolean;
+}
+
 export interface LoadResult {
     total: number;
     ok: number;
     byKind: Record<string, { total: number; ok: number }>;
     failures: Failure[];
+    attempts: Attempt[];
 }
 
 const stopFile = "/tmp/harbor-ha-load.stop";
@@ -106,17 +111,28 @@ export function startLoad(s: Stack, repoTag: string): Load {
 }
 
 export function tallyLines(text: string): LoadResult {
-    const r: LoadResult = { total: 0, ok: 0, byKind: {}, failures: [] };
-    for (const l of text.split("\n").filter(x => x.trim() !== "")) {
+    return tally(text.split("\n").filter(x => x.trim() !== "").map(l => {
         const [at, kind, verdict, ...rest] = l.split(" ");
-        const k = (r.byKind[kind] ??= { total: 0, ok: 0 });
+        return { at: Number(at), kind, ok: verdict === "ok", detail: rest.join(" ") };
+    }));
+}
+
+/** The attempts that ended after `from` and no later than `to` (epoch seconds). */
+export function between(r: LoadResult, from: number, to = Infinity): LoadResult {
+    return tally(r.attempts.filter(a => a.at > from && a.at <= to));
+}
+
+function tally(attempts: Attempt[]): LoadResult {
+    const r: LoadResult = { total: 0, ok: 0, byKind: {}, failures: [], attempts };
+    for (const a of attempts) {
+        const k = (r.byKind[a.kind] ??= { total: 0, ok: 0 });
         r.total++;
         k.total++;
-        if (verdict === "ok") {
+        if (a.ok) {
             r.ok++;
             k.ok++;
         } else {
-            r.failures.push({ at: Number(at), kind, detail: rest.join(" ") });
+            r.failures.push({ at: a.at, kind: a.kind, detail: a.detail });
         }
     }
     return r;

@@ -20,23 +20,30 @@ ensure_cmd() {
   command -v "$1" >/dev/null 2>&1 || { echo "$1 is still missing after installing $2" >&2; return 1; }
 }
 
+# put_file PATH MODE: stdin -> PATH, only when content or mode differ; counts PUT_CHANGED.
+PUT_CHANGED=0
+put_file() {
+  local tmp
+  tmp=$(mktemp "$1.XXXXXX")
+  cat >"$tmp"
+  chmod "$2" "$tmp"
+  if [ -f "$1" ] && cmp -s "$tmp" "$1" && [ "$(stat -c %a "$1")" = "$(stat -c %a "$tmp")" ]; then
+    rm -f "$tmp"
+  else
+    mv -f "$tmp" "$1"
+    PUT_CHANGED=$((PUT_CHANGED + 1))
+  fi
+}
+
 # read_bundle DIR: "<mode> <path> <base64>" lines on stdin -> files; sets BUNDLE_CHANGED.
 read_bundle() {
-  local dir=$1 mode rel b64 tmp
-  BUNDLE_CHANGED=0
+  local dir=$1 mode rel b64 before=$PUT_CHANGED
   while read -r mode rel b64; do
     [ -n "$mode" ] || continue
     mkdir -p "$dir/$(dirname "$rel")"
-    tmp=$(mktemp "$dir/$rel.XXXXXX")
-    printf '%s' "$b64" | base64 -d >"$tmp"
-    chmod "$mode" "$tmp"
-    if [ -f "$dir/$rel" ] && cmp -s "$tmp" "$dir/$rel" && [ "$(stat -c %a "$dir/$rel")" = "$(stat -c %a "$tmp")" ]; then
-      rm -f "$tmp"
-    else
-      mv -f "$tmp" "$dir/$rel"
-      BUNDLE_CHANGED=$((BUNDLE_CHANGED + 1))
-    fi
+    put_file "$dir/$rel" "$mode" < <(printf '%s' "$b64" | base64 -d)
   done
+  BUNDLE_CHANGED=$((PUT_CHANGED - before))
 }
 
 main() {
@@ -63,21 +70,28 @@ else
   mount "$mp"
 fi
 mountpoint -q "$mp" || { echo "CephFS is not mounted at $mp after mount" >&2; exit 1; }
-# At boot, Docker must not start Harbor before the mount is back: its containers would write to
-# the empty directory underneath.
-if [ -d /run/systemd/system ]; then
-  dropin=/etc/systemd/system/docker.service.d/harbor-ha-cephfs.conf
-  want=$(printf '[Unit]
-RequiresMountsFor=%s
-' "$mp")
-  if [ "$(cat "$dropin" 2>/dev/null)" != "$want" ]; then
-    mkdir -p "$(dirname "$dropin")"
-    printf '%s
-' "$want" >"$dropin"
-    chmod 0644 "$dropin"
-    systemctl daemon-reload
-  fi
+# At boot, Docker must not start Harbor before the mount is back (its containers would write to the
+# empty directory underneath), nor before Ceph has given up the session this node had before a crash.
+install -d -m 0755 /usr/local/sbin /etc/systemd/system/docker.service.d
+units_from=$PUT_CHANGED
+put_file /usr/local/sbin/harbor-ha-cephfs-settle 0755 <<'SETTLE'
+#!/bin/sh
+# harbor-ha: docker.service waits until this node's CephFS session from before its boot is stale.
+set -eu
+want=$1
+age=$(awk -v hz="$(getconf CLK_TCK)" 'NR == FNR { up = $1; next } { sub(/^.*\) /, ""); print int(up - $20 / hz) }' /proc/uptime /proc/1/stat)
+if [ "$age" -lt "$want" ]; then
+  echo "harbor-ha: CephFS: waiting $((want - age)) s after boot for the MDS to drop this node's previous session" >&2
+  sleep $((want - age))
 fi
+SETTLE
+put_file /etc/systemd/system/docker.service.d/harbor-ha-cephfs.conf 0644 <<'DROPIN'
+[Unit]
+RequiresMountsFor=/mnt/cephfs/harbor
+[Service]
+ExecStartPre=/usr/local/sbin/harbor-ha-cephfs-settle 70
+DROPIN
+if [ "$PUT_CHANGED" -gt "$units_from" ] && [ -d /run/systemd/system ]; then systemctl daemon-reload; fi
 mkdir -p /mnt/cephfs/harbor/data
 echo "cephfs: mounted at $mp (kernel client), data in /mnt/cephfs/harbor/data"
 }

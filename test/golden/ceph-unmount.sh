@@ -16,9 +16,10 @@ if awk -v mp="$mp" '$2 == mp {found=1} END {exit !found}' /etc/fstab; then
   mv -f "$tmp" /etc/fstab
 fi
 rm -f /etc/ceph/ceph.client.harbor.keyring /etc/ceph/harbor-ha.conf
+rm -f /usr/local/sbin/harbor-ha-cephfs-settle
 if [ -f /etc/systemd/system/docker.service.d/harbor-ha-cephfs.conf ]; then
   rm -f /etc/systemd/system/docker.service.d/harbor-ha-cephfs.conf
-  systemctl daemon-reload || true
+  if [ -d /run/systemd/system ]; then systemctl daemon-reload || true; fi
 fi
 echo "cephfs: $mp unmounted; data left on CephFS"
 HARBOR_HA_SCRIPT

@@ -4,23 +4,30 @@ set -euo pipefail
 umask 077
 export LC_ALL=C
 
+# put_file PATH MODE: stdin -> PATH, only when content or mode differ; counts PUT_CHANGED.
+PUT_CHANGED=0
+put_file() {
+  local tmp
+  tmp=$(mktemp "$1.XXXXXX")
+  cat >"$tmp"
+  chmod "$2" "$tmp"
+  if [ -f "$1" ] && cmp -s "$tmp" "$1" && [ "$(stat -c %a "$1")" = "$(stat -c %a "$tmp")" ]; then
+    rm -f "$tmp"
+  else
+    mv -f "$tmp" "$1"
+    PUT_CHANGED=$((PUT_CHANGED + 1))
+  fi
+}
+
 # read_bundle DIR: "<mode> <path> <base64>" lines on stdin -> files; sets BUNDLE_CHANGED.
 read_bundle() {
-  local dir=$1 mode rel b64 tmp
-  BUNDLE_CHANGED=0
+  local dir=$1 mode rel b64 before=$PUT_CHANGED
   while read -r mode rel b64; do
     [ -n "$mode" ] || continue
     mkdir -p "$dir/$(dirname "$rel")"
-    tmp=$(mktemp "$dir/$rel.XXXXXX")
-    printf '%s' "$b64" | base64 -d >"$tmp"
-    chmod "$mode" "$tmp"
-    if [ -f "$dir/$rel" ] && cmp -s "$tmp" "$dir/$rel" && [ "$(stat -c %a "$dir/$rel")" = "$(stat -c %a "$tmp")" ]; then
-      rm -f "$tmp"
-    else
-      mv -f "$tmp" "$dir/$rel"
-      BUNDLE_CHANGED=$((BUNDLE_CHANGED + 1))
-    fi
+    put_file "$dir/$rel" "$mode" < <(printf '%s' "$b64" | base64 -d)
   done
+  BUNDLE_CHANGED=$((PUT_CHANGED - before))
 }
 
 compose() {

@@ -20,23 +20,30 @@ ensure_cmd() {
   command -v "$1" >/dev/null 2>&1 || { echo "$1 is still missing after installing $2" >&2; return 1; }
 }
 
+# put_file PATH MODE: stdin -> PATH, only when content or mode differ; counts PUT_CHANGED.
+PUT_CHANGED=0
+put_file() {
+  local tmp
+  tmp=$(mktemp "$1.XXXXXX")
+  cat >"$tmp"
+  chmod "$2" "$tmp"
+  if [ -f "$1" ] && cmp -s "$tmp" "$1" && [ "$(stat -c %a "$1")" = "$(stat -c %a "$tmp")" ]; then
+    rm -f "$tmp"
+  else
+    mv -f "$tmp" "$1"
+    PUT_CHANGED=$((PUT_CHANGED + 1))
+  fi
+}
+
 # read_bundle DIR: "<mode> <path> <base64>" lines on stdin -> files; sets BUNDLE_CHANGED.
 read_bundle() {
-  local dir=$1 mode rel b64 tmp
-  BUNDLE_CHANGED=0
+  local dir=$1 mode rel b64 before=$PUT_CHANGED
   while read -r mode rel b64; do
     [ -n "$mode" ] || continue
     mkdir -p "$dir/$(dirname "$rel")"
-    tmp=$(mktemp "$dir/$rel.XXXXXX")
-    printf '%s' "$b64" | base64 -d >"$tmp"
-    chmod "$mode" "$tmp"
-    if [ -f "$dir/$rel" ] && cmp -s "$tmp" "$dir/$rel" && [ "$(stat -c %a "$dir/$rel")" = "$(stat -c %a "$tmp")" ]; then
-      rm -f "$tmp"
-    else
-      mv -f "$tmp" "$dir/$rel"
-      BUNDLE_CHANGED=$((BUNDLE_CHANGED + 1))
-    fi
+    put_file "$dir/$rel" "$mode" < <(printf '%s' "$b64" | base64 -d)
   done
+  BUNDLE_CHANGED=$((PUT_CHANGED - before))
 }
 
 main() {

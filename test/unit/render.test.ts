@@ -1,6 +1,8 @@
 // The render layer: pure functions from config to file text, checked against golden files.
 import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
 import * as fs from "fs";
+import * as os from "os";
 import * as path from "path";
 import { describe, it } from "node:test";
 import { parse, parseDocument } from "yaml";
@@ -12,7 +14,7 @@ import { redisSessionUrl, redisUrl, renderAdminserverEnv, renderHarborCfg, rende
 import { cephClientConf, cephSecretFile, fstabLine } from "../../render/fstab";
 import { readKeys, setKeys, templateLiteral } from "../../render/keyValueFile";
 import { clientOptionFile, schemaForDatabase, setupSql } from "../../render/mysql";
-import { cephMountScript, cephUnmountScript } from "../../render/scripts/cephMount";
+import { cephMountScript, cephSettleScript, cephUnmountScript, dropin } from "../../render/scripts/cephMount";
 import { RemoteScript } from "../../render/scripts/shell";
 import { stopScript, unpackInstallerScript } from "../../render/scripts/harborNode";
 import { mysqlCheckScript, mysqlSetupScript, redisCheckScript } from "../../render/scripts/services";
@@ -38,7 +40,7 @@ const composeArgs = {
     dataVolumePrefix: "/data", dataPath: "/mnt/cephfs/harbor/data", dropServices: ["mysql"], proxyService: "proxy", proxyPorts: ["8070:80"],
 };
 const layout = { installDir: "/opt/harbor", archivePath: "/opt/harbor-installer.tgz", mountPoint: "/mnt/cephfs/harbor", dataPath: "/mnt/cephfs/harbor/data", port: 8070, healthPort: 8099 };
-const kernelCeph: CephConfig = { monitors: ["10.0.0.21", "10.0.0.22:6789"], path: "/apps/harbor", mountPoint: "/mnt/cephfs/harbor", user: "harbor", client: "kernel" };
+const kernelCeph: CephConfig = { monitors: ["10.0.0.21", "10.0.0.22:6789"], path: "/apps/harbor", mountPoint: "/mnt/cephfs/harbor", user: "harbor", client: "kernel", sessionTimeoutSeconds: 60 };
 const fuseCeph: CephConfig = { ...kernelCeph, client: "fuse" };
 
 describe("flavor", () => {
@@ -201,6 +203,32 @@ describe("CephFS mount (seed step 1)", () => {
             "none /mnt/cephfs/harbor fuse.ceph ceph.id=harbor,ceph.conf=/etc/ceph/harbor-ha.conf,ceph.keyring=/etc/ceph/ceph.client.harbor.keyring,ceph.client_mountpoint=/apps/harbor,noatime,_netdev 0 0");
         assert.equal(cephSecretFile(fuseCeph, "KEY"), "[client.harbor]\n\tkey = KEY\n");
         assert.match(cephClientConf(fuseCeph), /mon_host = 10\.0\.0\.21:6789,10\.0\.0\.22:6789/);
+    });
+});
+
+describe("a node back from a crash (CephFS session)", () => {
+    it("holds docker.service until the mount is there and session_timeout + 10 s after the boot", () => {
+        assert.equal(dropin({ ...fuseCeph, sessionTimeoutSeconds: 90 }),
+            "[Unit]\nRequiresMountsFor=/mnt/cephfs/harbor\n[Service]\nExecStartPre=/usr/local/sbin/harbor-ha-cephfs-settle 100\n");
+    });
+    // The script itself, on this machine: its idea of "since boot" is the age of PID 1.
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "settle-"));
+    fs.writeFileSync(path.join(dir, "settle"), cephSettleScript, { mode: 0o755 });
+    fs.writeFileSync(path.join(dir, "sleep"), "#!/bin/sh\necho \"slept $1\"\n", { mode: 0o755 });
+    const run = (want: number) => spawnSync("sh", [path.join(dir, "settle"), String(want)],
+        { encoding: "utf8", env: { ...process.env, PATH: `${dir}:${process.env.PATH}` } });
+    const pid1Age = () => Number(spawnSync("ps", ["-o", "etimes=", "-p", "1"], { encoding: "utf8" }).stdout.trim());
+    it("sleeps the rest of the wait when PID 1 is younger than it", () => {
+        const r = run(pid1Age() + 1000);
+        assert.equal(r.status, 0, r.stderr);
+        const slept = Number(/^slept (\d+)$/m.exec(r.stdout)?.[1]);
+        assert.ok(Math.abs(slept - 1000) <= 2, `slept ${slept}, expected about 1000`);
+        assert.match(r.stderr, /waiting \d+ s after boot for the MDS to drop this node's previous session/);
+    });
+    it("does not wait once the boot is older than the wait", () => {
+        const r = run(0);
+        assert.equal(r.status, 0, r.stderr);
+        assert.equal(r.stdout + r.stderr, "");
     });
 });
 

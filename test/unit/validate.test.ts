@@ -66,6 +66,7 @@ describe("validateConfig", () => {
     it("fails on a missing installer file", () => expectProblem(c => { c.installer = { path: "/nonexistent/harbor.tgz" }; }, "installer.path", /file not found/));
     it("fails on both path and url", () => expectProblem(c => { c.installer = { path: installer, url: "https://x.example/h.tgz", sha256: "a".repeat(64) }; }, "installer", /either path or url/));
     it("fails without Ceph monitors", () => expectProblem(c => { c.ceph.monitors = []; }, "ceph.monitors", /at least one monitor/));
+    it("fails on a Ceph session timeout out of range", () => expectProblem(c => { c.ceph.sessionTimeoutSeconds = 2; }, "ceph.sessionTimeoutSeconds", /from 5 to 3600/));
     it("fails on a bad Ceph client kind", () => expectProblem(c => { c.ceph.client = "nfs"; }, "ceph.client", /kernel.*fuse/));
     it("fails without the Ceph secret", () => {
         const s = allSecrets();
