@@ -178,11 +178,11 @@ describe("the lab, end to end", { concurrency: 1 }, () => {
 
     it("with one VM stopped, logins and pulls through the load balancer all succeed", () => {
         expectAll(timed("node lost", () => nodeLost(s, tag)));
-        // The VM boots again, mounts CephFS from fstab, and its Harbor rejoins.
+        // The VM boots again, mounts CephFS from fstab, waits out its old CephFS session, and its Harbor rejoins.
         waitHealthy(s, s.nodes.map(n => n.address));
     });
 
-    it("a VM killed under load: nothing fails once the load balancer has excluded it, and it rejoins by itself", () => {
+    it("a VM killed under load: nothing fails once the load balancer has excluded it, nor while it rejoins by itself", () => {
         expectAll(timed("node killed", () => nodeKilled(s, tag)));
         waitHealthy(s, s.nodes.map(n => n.address));
     });
