@@ -160,14 +160,14 @@ s = c["services"]
 assert str(c["version"]) == "2", c["version"]
 assert {"registry", "mysql", "ui", "proxy"} <= set(s), list(s)
 assert "mysql" in s["proxy"]["depends_on"] and "mysql" in s["ui"]["depends_on"]
-assert s["proxy"]["ports"] == ["80:80", "443:443"], s["proxy"]["ports"]
+assert s["proxy"]["ports"] == ["80:80", "443:443", "4443:4443"], s["proxy"]["ports"]
 assert "/data/registry:/storage:z" in s["registry"]["volumes"]
 assert "/data/database:/var/lib/mysql:z" in s["mysql"]["volumes"]
 assert "/data/secretkey:/etc/ui/key:z" in s["ui"]["volumes"]
 assert "./common/config/ui/private_key.pem:/etc/ui/private_key.pem:z" in s["ui"]["volumes"]
 assert "./common/config/registry/:/etc/registry/:z" in s["registry"]["volumes"]
 assert "/data/config/:/etc/adminserver/config/:z" in s["adminserver"]["volumes"]
-assert "./common/config/adminserver/env" in s["ui"]["env_file"] and "./common/config/ui/env" in s["ui"]["env_file"]
+assert s["ui"]["env_file"] == ["./common/config/ui/env"], s["ui"]["env_file"]  # row 10: the ui reads only its own env
 assert all("harbor" in v["networks"] for v in s.values())
 for name, v in s.items():
     assert v["image"] == "harbor-lab/%s:v1.2.2" % name, v["image"]
