@@ -92,7 +92,7 @@ else
 fi
 
 # 3. The recipe: every file here but the self-test and README, the tools used, the parameters.
-recipe=$(printf '%s %s %s %s %s\n' "$(tree_hash "$here" . ! -path ./selftest.sh ! -path ./README.md)" \
+recipe=$(printf '%s %s %s %s %s\n' "$(tree_hash "$here" . ! -path ./selftest.sh ! -path './test/*' ! -path ./README.md)" \
   "$(tree_hash "$v1" tools/mkimage.py)" "$layer_key" "$version" "$schema" | sha256sum | cut -c1-16)
 out="$cache/$recipe"
 log "recipe $recipe ($version, schema $schema; layers $v1_key/$layer_key), cache $cache"
