@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Build the v2 layer: what installing packages.v2 adds on top of lab/installer's base layer,
-# captured with overlayfs and converted by lab/installer/tools/overlay2layer.py (no Docker).
-# usage: mklayer.sh BASE_TAR OUT_TAR DEB_CACHE_DIR      (root: chroot, mounts)
+# Build a layer: what installing a package list (default packages.v2) adds on top of
+# lab/installer's base layer, captured with overlayfs and converted by
+# lab/installer/tools/overlay2layer.py (no Docker). The self-test's database image uses it too.
+# usage: mklayer.sh BASE_TAR OUT_TAR DEB_CACHE_DIR [PACKAGES_FILE]      (root: chroot, mounts)
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -9,6 +10,7 @@ tools="$here/../../installer/tools"
 base_tar="$1"
 out="$2"
 debcache="$3"
+packages="${4:-$here/packages.v2}"
 suite=bookworm
 mirror="${LAB_DEBIAN_MIRROR:-http://deb.debian.org/debian}"
 security_mirror="${LAB_DEBIAN_SECURITY_MIRROR:-http://deb.debian.org/debian-security}"
@@ -52,9 +54,9 @@ apt_in() {
     -o Acquire::Check-Valid-Until=false -o APT::Install-Recommends=false -q "$@"
 }
 apt_in update >/dev/null
-log "installing: $(pkgs "$here/packages.v2")"
+log "installing: $(pkgs "$packages")"
 # shellcheck disable=SC2046
-apt_in install -y $(pkgs "$here/packages.v2") >"$work/apt.log" 2>&1 || { tail -n 30 "$work/apt.log" >&2; exit 1; }
+apt_in install -y $(pkgs "$packages") >"$work/apt.log" 2>&1 || { tail -n 30 "$work/apt.log" >&2; exit 1; }
 umount "$r/var/cache/apt/archives"
 umount "$r/proc"
 umount "$r/dev"

@@ -3,7 +3,7 @@
 
   POST /api/v1/jobs      from core, Authorization: Harbor-Secret <CORE_SECRET> (else 401):
                          the job goes to the Redis queue of config.yml's redis_url, namespace
-                         "harbor_job_service_namespace", list {ns}:jobs:<NAME>
+                         "harbor_job_service_namespace", list <ns>:jobs:<NAME> (rds/keys.go KeyJobs)
   GET  /api/v1/jobs/ID   the job's stats (same auth)
   GET  /api/v1/stats     health (Harbor's container health check path)
 Workers (config.yml worker_pool.workers) take jobs from the shared queue, whichever node
@@ -39,11 +39,11 @@ WORKER_ID = labcommon.worker_id()
 
 
 def queue(name):
-    return "{%s}:jobs:%s" % (NS, name)
+    return "%s:jobs:%s" % (NS, name)
 
 
 def stats_key(job_id):
-    return "{%s}:job_stats:%s" % (NS, job_id)
+    return "%s:job_stats:%s" % (NS, job_id)
 
 
 def set_stats(job_id, **fields):
