@@ -205,6 +205,31 @@ def registry_token(node):
     return json.loads(body)["token"]
 
 
+def push_pull(src, dst):
+    """A tiny image pushed through one node and pulled through the other, by the engine's own
+    client (127.0.0.1 registries need no TLS); its own DOCKER_CONFIG, removed afterwards."""
+    cfg = os.path.join(work, "docker-config")
+    os.makedirs(os.path.join(work, "tiny"), exist_ok=True)
+    with open(os.path.join(work, "tiny", "blob"), "wb") as f:
+        f.write(os.urandom(1 << 20))
+    e = dict(os.environ, DOCKER_CONFIG=cfg)
+    ref_src = "127.0.0.1:%d/library/%s-tiny:1" % (src.port, prefix)
+    ref_dst = "127.0.0.1:%d/library/%s-tiny:1" % (dst.port, prefix)
+    tar = subprocess.run(["tar", "-C", os.path.join(work, "tiny"), "-c", "."], stdout=subprocess.PIPE, check=True).stdout
+    subprocess.run(["docker", "import", "-", ref_src], input=tar, stdout=subprocess.DEVNULL, check=True, env=e)
+    ok = True
+    try:
+        for n in (src, dst):
+            ok &= subprocess.run(["docker", "login", "-u", "admin", "--password-stdin", "127.0.0.1:%d" % n.port], input=ADMIN_PW.encode(),
+                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=e).returncode == 0
+        ok &= sh("docker", "push", ref_src, check_rc=False, env=e).returncode == 0
+        ok &= sh("docker", "pull", ref_dst, check_rc=False, env=e).returncode == 0
+    finally:
+        sh("docker", "rmi", ref_src, ref_dst, check_rc=False, env=e)
+        shutil.rmtree(cfg, ignore_errors=True)
+    return ok
+
+
 def main():
     a, b = Node("a"), Node("b")
     print("phase 2 (%s): images, database, networks" % prefix, flush=True)
@@ -233,6 +258,10 @@ def main():
         n.extract(tgz)
         n.harbor_yml()
         n.place_secrets(secretkey, key_pem, crt_pem)
+        os.makedirs(os.path.join(n.data, "registry"), exist_ok=True)
+    # <data_volume>/registry is one shared file system (CephFS in the lab) on every node.
+    sh("mount", "--bind", os.path.join(a.data, "registry"), os.path.join(b.data, "registry"))
+    for n in (a, b):
         r = n.prepare()
         check(r.returncode == 0, "node %s: ./prepare (the wrapper, in the prepare image)" % n.name, r.stdout[-1500:])
     shared = {(comp, k): a.env(comp)[k] for comp, keys in (("core", ("CORE_SECRET", "JOBSERVICE_SECRET", "CSRF_KEY", "REGISTRY_CREDENTIAL_PASSWORD", "ROBOT_SCANNER_NAME_PREFIX")),
@@ -273,6 +302,7 @@ def main():
     check(status == 200 and json.loads(body)["success"], "b reads the search password a stored (same secretkey)", body[:200])
     j = gc(a)
     check(j.get("job_status") == "Success" and j.get("lab_run_on"), "GC job from a: Success, ran on %s" % j.get("lab_run_on"), str(j))
+    check(push_pull(a, b), "docker push to a, docker pull from b (nginx -> core -> registry, shared storage)")
 
     print("node b with its own secrets (prepare's, and a new secretkey and keypair)", flush=True)
     shutil.rmtree(os.path.join(b.data, "secret"))
@@ -344,6 +374,7 @@ def main():
 
 
 def cleanup():
+    sh("umount", os.path.join(work, "b", "data", "registry"), check_rc=False)
     for name in ("a", "b"):
         p = "%s-%s" % (prefix, name)
         f = os.path.join(work, name, "harbor", "docker-compose.h2st.yml")
