@@ -3,11 +3,12 @@
 # with the same layout (harbor/harbor.yml.tmpl, prepare, install.sh, common.sh,
 # harbor.<version>.tar.gz) whose images come from Debian packages (see README.md).
 #
-#   lab/installer-v2/build.sh [--force] [--version v2.15.2] [--schema 180]
+#   lab/installer-v2/build.sh [--force] [--version v2.15.2] [--schema N]
 #
 # --version names the images and the tarball; --schema is the newest database schema version
-# the core stand-in migrates to (two builds with different schemas model an upgrade that
-# migrates). Output, cached under
+# the core stand-in migrates to, by default the real one of that version (2.10.x 130 ... 2.14.0
+# 170, 2.14.1-4 171, 2.15.x 180): two builds with different schemas model an upgrade that
+# migrates, e.g. --version v2.14.4 and the default v2.15.2. Output, cached under
 # ${HARBOR_HA_CACHE:-/var/cache/harbor-ha}/lab/installer-v2/<recipe-hash>/ (and .../latest/
 # for the default version and schema): prints the tarball path on stdout. Shares the Debian base
 # layer (and the .deb cache) with lab/installer; needs root only to build missing layers.
@@ -18,20 +19,28 @@ v1="$here/../installer"
 cache_root="${HARBOR_HA_CACHE:-/var/cache/harbor-ha}/lab"
 cache="$cache_root/installer-v2"
 version=v2.15.2
-schema=180
+schema=""
 force=0
 while [[ $# -gt 0 ]]; do
   case "$1" in
     --force) force=1 ;;
     --version) version="$2"; shift ;;
     --schema) schema="$2"; shift ;;
-    -h|--help) sed -n '2,16p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,18p' "$0"; exit 0 ;;
     *) echo "[installer-v2] unknown argument: $1" >&2; exit 2 ;;
   esac
   shift
 done
 [[ "$version" =~ ^v2\.([0-9]+)\.([0-9]+)$ ]] || { echo "[installer-v2] --version must look like v2.15.2" >&2; exit 2; }
 minor_version="2.${BASH_REMATCH[1]}.0"
+if [[ -z "$schema" ]]; then
+  # Harbor's newest make/migrations/postgresql/ file per release (harbor-v2-facts.md §7).
+  case "${BASH_REMATCH[1]}.${BASH_REMATCH[2]}" in
+    10.*) schema=130 ;; 11.*) schema=140 ;; 12.*) schema=150 ;; 13.*) schema=160 ;;
+    14.0) schema=170 ;; 14.*) schema=171 ;; 15.*) schema=180 ;;
+    *) echo "[installer-v2] no known schema for $version: pass --schema" >&2; exit 2 ;;
+  esac
+fi
 [[ "$schema" =~ ^[0-9]+$ && "$schema" -ge 10 ]] || { echo "[installer-v2] --schema must be a number >= 10" >&2; exit 2; }
 tgz_name="harbor-lab-offline-installer-${version}.tgz"
 

@@ -8,7 +8,7 @@
 # (DOCKER_HOST from lab/scripts/engine.sh env; the engine must already run: this never starts
 # or stops it). Everything it creates is named h2st-<pid>-*; it carries no harbor-ha-lab label.
 # Needs docker-compose (1.29 is enough for the test) and builds a second installer
-# (--version v2.15.3 --schema 181) and a test-only database image (PostgreSQL 15 + Redis).
+# (--version v2.14.4: schema 171) and a test-only database image (PostgreSQL 15 + Redis).
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -40,7 +40,7 @@ PYTHONDONTWRITEBYTECODE=1 python3 "$here/test/phase1.py" "$work/harbor" "$work" 
 export DOCKER_HOST="${DOCKER_HOST:-unix:///run/harbor-ha-lab/docker.sock}"
 docker info >/dev/null 2>&1 || { echo "selftest: no Docker engine at $DOCKER_HOST (lab/scripts/engine.sh start)" >&2; exit 1; }
 command -v docker-compose >/dev/null || { echo "selftest: docker-compose is required for phase 2" >&2; exit 1; }
-tgz181=$("$here/build.sh" --version v2.15.3 --schema 181 | tail -n 1)
+tgz_old=$("$here/build.sh" --version v2.14.4 | tail -n 1)
 
 # The test-only database image: PostgreSQL 15 and Redis on lab/installer's base layer.
 cache="${HARBOR_HA_CACHE:-/var/cache/harbor-ha}/lab"
@@ -62,5 +62,6 @@ JSON
   rm -rf "$db_dir/app" "$db_dir/pg.tar" "$db_dir/app.tar"
 fi
 docker load -i "$db_dir/db.tar.gz" >/dev/null
-PYTHONDONTWRITEBYTECODE=1 python3 "$here/test/phase2.py" "h2st-$$" "$work/p2" "$tgz" "$tgz181" harbor-lab-test/db:h2st || rc=1
+PYTHONDONTWRITEBYTECODE=1 python3 "$here/test/phase2.py" "h2st-$$" "$work/p2" "$tgz" "$tgz_old" harbor-lab-test/db:h2st || rc=1
+[[ -n "${H2ST_KEEP:-}" ]] || docker rmi harbor-lab-test/db:h2st >/dev/null 2>&1 || true
 exit $rc

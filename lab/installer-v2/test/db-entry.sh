@@ -11,7 +11,7 @@ echo "listen_addresses = '*'" >>"$data/postgresql.conf"
 echo "host all all 0.0.0.0/0 md5" >>"$data/pg_hba.conf"
 runuser -u postgres -- "$pg/pg_ctl" -D "$data" -w -l /tmp/pg.log start >/dev/null
 PGPASSWORD=H2st-pg psql -h 127.0.0.1 -U postgres -qc "CREATE ROLE harbor LOGIN PASSWORD 'H2st-pg'"
-for db in registry registry2; do
+for db in registry registry2 registry3; do
   PGPASSWORD=H2st-pg psql -h 127.0.0.1 -U postgres -qc "CREATE DATABASE $db OWNER harbor"
 done
 echo "ready" >/tmp/ready

@@ -9,7 +9,7 @@ Everything it creates is named <prefix>-* (prefix starts "h2st-"); no harbor-ha-
 generated compose file is run with container_name removed (two nodes on one engine), an
 external network per node and the proxy on 127.0.0.1:<random>.
 
-usage: phase2.py PREFIX WORK INSTALLER_TGZ INSTALLER_TGZ_SCHEMA181 DB_IMAGE"""
+usage: phase2.py PREFIX WORK INSTALLER_TGZ(v2.15.2) OLDER_INSTALLER_TGZ(v2.14.4) DB_IMAGE"""
 import base64
 import http.client
 import json
@@ -26,7 +26,7 @@ import urllib.parse
 
 import yaml
 
-prefix, work, tgz, tgz181, db_image = sys.argv[1:6]
+prefix, work, tgz, tgz_old, db_image = sys.argv[1:6]
 passed = failed = 0
 ADMIN_PW = "Adm1n-pw"
 BASIC = "Basic " + base64.b64encode(("admin:" + ADMIN_PW).encode()).decode()
@@ -233,7 +233,7 @@ def push_pull(src, dst):
 def main():
     a, b = Node("a"), Node("b")
     print("phase 2 (%s): images, database, networks" % prefix, flush=True)
-    for archive in (tgz, tgz181):
+    for archive in (tgz, tgz_old):
         with tarfile.open(archive) as t:
             member = next(m for m in t.getmembers() if re.fullmatch(r"harbor/harbor\.v[0-9.]+\.tar\.gz", m.name))
             t.extract(member, os.path.join(work, "images"))
@@ -336,26 +336,40 @@ def main():
           "a's GC job taken by b's jobservice: b's core answers 401 to a's JOBSERVICE_SECRET: Error", str(on_b))
     check(on_a is not None and on_a.get("job_status") == "Success", "a's GC job taken by a's own jobservice: Success", str(on_a))
 
-    print("schema: a newer core migrates, an older one then refuses to start", flush=True)
-    img181 = "harbor-lab/harbor-core:v2.15.3"
-    sh("docker", "run", "-d", "--name", prefix + "-core181", "--network", a.net, "--env-file", os.path.join(a.harbor, "common/config/core/env"),
-       "-v", "%s/secret/core/private_key.pem:/etc/core/private_key.pem" % a.data, "-v", "%s/secret/keys/secretkey:/etc/core/key" % a.data, img181)
-    deadline = time.time() + 60
-    logs = ""
-    while time.time() < deadline and "listening" not in logs:
-        time.sleep(1)
-        logs = sh("docker", "logs", prefix + "-core181", check_rc=False).stdout
-    check("migrated the database schema to version 181" in logs, "a 2.15.3-lab core (schema 181) migrates 180 -> 181", logs[-500:])
-    sh("docker", "rm", "-f", prefix + "-core181")
-    a.compose("restart", "core")
+    print("schema: 2.14.4-lab (171) then 2.15.2-lab (180) on one database; 2.14.4 then refuses", flush=True)
+    def core_run(name, image, db, *extra):
+        return sh("docker", "run", "-d", "--name", "%s-%s" % (prefix, name), "--network", a.net,
+                  "--env-file", os.path.join(a.harbor, "common/config/core/env"), "-e", "POSTGRESQL_DATABASE=" + db,
+                  "-v", "%s/secret/core/private_key.pem:/etc/core/private_key.pem" % a.data,
+                  "-v", "%s/secret/keys/secretkey:/etc/core/key" % a.data, *extra, image)
+
+    def wait_log(name, text, seconds=60):
+        deadline, logs = time.time() + seconds, ""
+        while time.time() < deadline and text not in logs:
+            time.sleep(1)
+            logs = sh("docker", "logs", "%s-%s" % (prefix, name), check_rc=False).stdout
+        return logs
+
+    core_run("old1", "harbor-lab/harbor-core:v2.14.4", "registry2")
+    logs = wait_log("old1", "listening")
+    check("migrated the database schema to version 171" in logs and "version 180" not in logs,
+          "2.14.4-lab core on an empty database: schema 171", logs[-400:])
+    sh("docker", "rm", "-f", prefix + "-old1")
+    core_run("new", "harbor-lab/harbor-core:v2.15.2", "registry2")
+    logs = wait_log("new", "listening")
+    steps = re.findall(r"migrated the database schema to version (\d+)", logs)
+    check(steps == ["180"], "2.15.2-lab core: migrates 171 -> 180 (steps %s)" % steps, logs[-400:])
+    sh("docker", "rm", "-f", prefix + "-new")
+    core_run("old2", "harbor-lab/harbor-core:v2.14.4", "registry2", "--restart", "always")
     time.sleep(8)
-    logs = a.logs("core")
-    check("no migration found for version 181" in logs, "a's 2.15.2-lab core (schema 180) restarted: no migration found for version 181")
-    state = sh("docker", "inspect", "-f", "{{.State.Restarting}} {{.RestartCount}}", a.container("core")).stdout.strip()
-    check(state.startswith("true") or int(state.split()[1]) > 0, "... and compose's restart: always keeps restarting it (%s)" % state)
+    logs = sh("docker", "logs", prefix + "-old2", check_rc=False).stdout
+    check("no migration found for version 180" in logs, "2.14.4-lab core on the 180 database: no migration found for version 180", logs[-400:])
+    state = sh("docker", "inspect", "-f", "{{.State.Restarting}} {{.RestartCount}}", prefix + "-old2").stdout.strip()
+    check(state.startswith("true") or int(state.split()[1]) > 0, "... exits, and restart: always keeps restarting it (%s)" % state)
+    sh("docker", "rm", "-f", prefix + "-old2")
 
     print("migration lock: a second core waits 15 s, then exits", flush=True)
-    common = ["--network", a.net, "--env-file", os.path.join(a.harbor, "common/config/core/env"), "-e", "POSTGRESQL_DATABASE=registry2",
+    common = ["--network", a.net, "--env-file", os.path.join(a.harbor, "common/config/core/env"), "-e", "POSTGRESQL_DATABASE=registry3",
               "-v", "%s/secret/core/private_key.pem:/etc/core/private_key.pem" % a.data, "-v", "%s/secret/keys/secretkey:/etc/core/key" % a.data]
     sh("docker", "run", "-d", "--name", prefix + "-lock1", "-e", "HARBOR_LAB_MIGRATION_DELAY=30", *common, "harbor-lab/harbor-core:v2.15.2")
     time.sleep(3)
@@ -380,10 +394,15 @@ def cleanup():
         f = os.path.join(work, name, "harbor", "docker-compose.h2st.yml")
         if os.path.exists(f):
             sh("docker-compose", "-p", p, "-f", f, "down", "--remove-orphans", check_rc=False, cwd=os.path.dirname(f))
-    for c in ("db", "core181", "lock1", "lock2"):
+    for c in ("db", "old1", "new", "old2", "lock1", "lock2"):
         sh("docker", "rm", "-f", "%s-%s" % (prefix, c), check_rc=False)
     for name in ("a", "b"):
         sh("docker", "network", "rm", "%s-%s" % (prefix, name), check_rc=False)
+    # The engine is shared: take the loaded images away again (a reload takes seconds).
+    images = sh("docker", "images", "--format", "{{.Repository}}:{{.Tag}}", check_rc=False).stdout.split()
+    mine = [i for i in images if re.fullmatch(r"harbor-lab/[a-z-]+:v2\.(15\.2|14\.4)", i)]
+    if mine:
+        sh("docker", "rmi", *mine, check_rc=False)
 
 
 if __name__ == "__main__":
