@@ -205,6 +205,57 @@ def registry_token(node):
     return json.loads(body)["token"]
 
 
+# What render/scripts/drain.ts drainLocation("core", "/api/v2.0/ping") writes (kept in step by hand).
+DRAIN_CONF = """# harbor-ha: the load balancer's check. 503 while the node is drained: no new connections.
+location = /harbor-ha/health {
+    if (-f /etc/nginx/conf.d/harbor-ha.drained) {
+        return 503 "drained\\n";
+    }
+    proxy_pass http://core/api/v2.0/ping;
+}
+"""
+
+
+def drain_check(node):
+    """The deploy's drain location, written after prepare, seen once the proxy (re)starts; the
+    flag beside it takes effect at once."""
+    confd = os.path.join(node.harbor, "common/config/nginx/conf.d")
+    with open(os.path.join(confd, "harbor.http.harbor-ha-health.conf"), "w") as f:
+        f.write(DRAIN_CONF)
+    os.chmod(os.path.join(confd, "harbor.http.harbor-ha-health.conf"), 0o644)
+    node.compose("restart", "proxy")
+    node.port = int(sh("docker", "port", node.container("proxy"), "8080/tcp").stdout.strip().splitlines()[0].rsplit(":", 1)[1])
+    node.wait_pong()
+    s1, _, b1 = node.request("GET", "/harbor-ha/health")
+    open(os.path.join(confd, "harbor-ha.drained"), "w").close()
+    s2, _, b2 = node.request("GET", "/harbor-ha/health")
+    os.remove(os.path.join(confd, "harbor-ha.drained"))
+    s3, _, _ = node.request("GET", "/harbor-ha/health")
+    return (s1, b1, s2, b2, s3) == (200, b"Pong", 503, b"drained\n", 200), (s1, b1, s2, b2, s3)
+
+
+def https_nginx_test():
+    """An https node's nginx.conf (with the drain location in Harbor's 8443 server) passes nginx -t."""
+    c = Node("c")
+    c.extract(tgz)
+    c.harbor_yml()
+    y = yaml.safe_load(open(os.path.join(c.harbor, "harbor.yml")))
+    sh("openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=h2st.lab",
+       "-keyout", os.path.join(work, "tls.key"), "-out", os.path.join(work, "tls.crt"))
+    y["https"] = {"port": 8443, "certificate": os.path.join(work, "tls.crt"), "private_key": os.path.join(work, "tls.key")}
+    with open(os.path.join(c.harbor, "harbor.yml"), "w") as f:
+        yaml.safe_dump(y, f)
+    r = c.prepare()
+    if r.returncode != 0:
+        return False, r.stdout[-800:]
+    with open(os.path.join(c.harbor, "common/config/nginx/conf.d/harbor.https.harbor-ha-health.conf"), "w") as f:
+        f.write(DRAIN_CONF)
+    r = sh("docker", "run", "--rm", "--add-host", "core:127.0.0.1", "--add-host", "portal:127.0.0.1",
+           "-v", os.path.join(c.harbor, "common/config/nginx") + ":/etc/nginx",
+           "-v", os.path.join(c.data, "secret/cert") + ":/etc/cert", "harbor-lab/nginx-photon:v2.15.2", "nginx", "-t", check_rc=False)
+    return r.returncode == 0 and "test is successful" in r.stdout, r.stdout[-800:]
+
+
 def push_pull(src, dst):
     """A tiny image pushed through one node and pulled through the other, by the engine's own
     client (127.0.0.1 registries need no TLS); its own DOCKER_CONFIG, removed afterwards."""
@@ -303,6 +354,10 @@ def main():
     j = gc(a)
     check(j.get("job_status") == "Success" and j.get("lab_run_on"), "GC job from a: Success, ran on %s" % j.get("lab_run_on"), str(j))
     check(push_pull(a, b), "docker push to a, docker pull from b (nginx -> core -> registry, shared storage)")
+    ok, detail = drain_check(a)
+    check(ok, "the deploy's conf.d/harbor.http.harbor-ha-health.conf: 200 Pong, 503 with the drain flag, 200 again", str(detail))
+    ok, detail = https_nginx_test()
+    check(ok, "https: prepare's nginx.conf with the drain location in the 8443 server passes nginx -t", detail)
 
     print("node b with its own secrets (prepare's, and a new secretkey and keypair)", flush=True)
     shutil.rmtree(os.path.join(b.data, "secret"))
