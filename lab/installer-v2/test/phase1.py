@@ -6,7 +6,6 @@ Also unit-checks core's CSRF, token and secretkey modules across two "nodes" (tw
 
 usage: phase1.py HARBOR_DIR (the extracted harbor/) WORK_DIR"""
 import fnmatch
-import grp  # noqa: F401  (only on the host: the test runs as root)
 import json
 import os
 import re

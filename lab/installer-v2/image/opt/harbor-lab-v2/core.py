@@ -27,16 +27,15 @@ import hashlib
 import http.client
 import http.server
 import json
-import os
 import re
 import secrets
 import sys
-import threading
 import time
 import urllib.parse
 import urllib.request
 
 import psycopg2
+import psycopg2.errors
 import psycopg2.extras
 import psycopg2.pool
 
