@@ -1,11 +1,12 @@
 // The harbor-ha local lab as infrastructure as code (project harbor-ha-lab, stack `lab`).
 //
 // Everything runs on the lab's dedicated Docker engine (lab/scripts/engine.sh) from images built by
-// lab/images/build.sh (nothing can be pulled): one network, a one-node Ceph, MariaDB, Redis, N
-// "VMs" (sshd + their own dockerd) and an HAProxy load balancer. Ports are published on 127.0.0.1
-// only. Use lab/scripts/up.sh, which starts the engine, builds the images and runs `pulumi up`.
+// lab/images/build.sh (nothing can be pulled): one network, a one-node Ceph, MariaDB, PostgreSQL,
+// Redis, N "VMs" (sshd + their own dockerd) and an HAProxy load balancer. Ports are published on
+// 127.0.0.1 only. Use lab/scripts/up.sh, which starts the engine, builds the images and runs `pulumi up`.
 //
-// Stack outputs (consumed by the main program's `dev` stack): vms[], ssh key, ceph, mysql, redis, lb.
+// Stack outputs (consumed by the main program's `dev` stack): vms[], ssh key, ceph, mysql, postgres,
+// redis, lb.
 import * as pulumi from "@pulumi/pulumi";
 import * as docker from "@pulumi/docker";
 import * as random from "@pulumi/random";
@@ -34,6 +35,7 @@ const net = {
   redis: "10.213.70.12",
   lb: "10.213.70.13",
   dns: "10.213.70.14",
+  postgres: "10.213.70.15",
   domain: "harbor-ha.lab",
   vm: (i: number) => `10.213.70.${20 + i}`,
   sshPort: (i: number) => 2200 + i,
@@ -85,6 +87,7 @@ const labNetwork = new docker.Network("lab-network", {
 
 // Secrets.
 const mariadbPassword = new random.RandomPassword("mariadb-root-password", { length: 24, special: false });
+const postgresPassword = new random.RandomPassword("postgres-password", { length: 24, special: false });
 const redisPassword = new random.RandomPassword("redis-password", { length: 24, special: false });
 const cephFsid = new random.RandomUuid("ceph-fsid", {});
 const cephKeyBytes = new random.RandomBytes("ceph-client-key", { length: 16 });
@@ -136,6 +139,13 @@ const mariadbCtr = svcContainer("mariadb", net.mariadb, "lab-mariadb", {
   volumes: [{ hostPath: path.join(labData, "mariadb"), containerPath: "/var/lib/mysql" }],
   healthcheck: health("test -e /dev/shm/lab-mariadb.ready"),
 });
+// Harbor 2.x's database (1.x uses MariaDB); superuser postgres with the generated password.
+const postgresCtr = svcContainer("postgres", net.postgres, "lab-postgres", {
+  envs: [pulumi.interpolate`POSTGRES_PASSWORD=${postgresPassword.result}`],
+  volumes: [{ hostPath: path.join(labData, "postgres"), containerPath: "/var/lib/postgresql/data" }],
+  healthcheck: health("test -e /dev/shm/lab-postgres.ready"),
+  stopTimeout: 30,
+});
 const redisCtr = svcContainer("redis", net.redis, "lab-redis", {
   envs: [pulumi.interpolate`REDIS_PASSWORD=${redisPassword.result}`],
   volumes: [{ hostPath: path.join(labData, "redis"), containerPath: "/var/lib/redis" }],
@@ -143,7 +153,8 @@ const redisCtr = svcContainer("redis", net.redis, "lab-redis", {
 });
 
 // The site's DNS: services by name (Redis is reached by name, as in production), the domain -> the LB.
-const dnsRecords = [["ceph", net.ceph], ["mariadb", net.mariadb], ["redis", net.redis], ["lb", net.lb], ["hub", net.lb]]
+const dnsRecords = [["ceph", net.ceph], ["mariadb", net.mariadb], ["postgres", net.postgres], ["redis", net.redis],
+  ["lb", net.lb], ["hub", net.lb]]
   .map(([n, ip]) => `${n}.${net.domain}=${ip}`).join(" ");
 const dnsCtr = svcContainer("dns", net.dns, "lab-dns", {
   envs: [`LAB_DNS_RECORDS=${dnsRecords}`],
@@ -224,6 +235,13 @@ export const mysql = {
   port: 3306,
   adminUser: "root",
   adminPassword: pulumi.secret(mariadbPassword.result),
+};
+export const postgres = {
+  host: postgresCtr.id.apply(() => `postgres.${net.domain}`),
+  address: net.postgres,
+  port: 5432,
+  adminUser: "postgres",
+  adminPassword: pulumi.secret(postgresPassword.result),
 };
 export const redis = {
   host: redisCtr.id.apply(() => `redis.${net.domain}`),

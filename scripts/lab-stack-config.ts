@@ -16,6 +16,8 @@ interface LabOutputs {
     sshPrivateKey: string;
     ceph: { monitors: string[]; rootPath: string; clientName: string; secret: string };
     mysql: { host: string; port: number; adminUser: string; adminPassword: string };
+    /** Absent from the outputs of a lab made before it had PostgreSQL. */
+    postgres?: { host: string; port: number; adminUser: string; adminPassword: string };
     redis: { host: string; port: number; password: string };
 }
 
@@ -73,10 +75,27 @@ lab.vms.forEach((vm, i) => {
 // pulumi destroy; so the lab's is made once and kept with the lab's other secrets.
 const adminFile = path.join(path.dirname(outputsPath), "harbor-admin-password");
 if (!fs.existsSync(adminFile)) fs.writeFileSync(adminFile, `Hh1${randomBytes(18).toString("base64url")}`, { mode: 0o600 });
+// Only the admin password of the database the stack file configures: Harbor 1.x keeps its data in
+// MySQL, 2.x in PostgreSQL, and the other one's secret fails validation.
+function configures(key: string): boolean {
+    const v = config[`harbor-ha:${key}`]?.value;
+    if (v === undefined || v === "") return false;
+    try {
+        const o = JSON.parse(v) as unknown;
+        return typeof o !== "object" || o === null || Object.keys(o).length > 0; // not Pulumi.yaml's {} default
+    } catch {
+        return true;
+    }
+}
+function postgresAdminPassword(): string {
+    if (!lab.postgres) throw new Error(`${outputsPath} has no postgres: run lab/scripts/up.sh (the lab has PostgreSQL since issue #12)`);
+    return lab.postgres.adminPassword;
+}
 const secrets: Record<string, string> = {
     "harbor-ha:sshPrivateKey": lab.sshPrivateKey,
     "harbor-ha:cephSecret": lab.ceph.secret,
-    "harbor-ha:mysqlAdminPassword": lab.mysql.adminPassword,
+    ...(configures("mysql") ? { "harbor-ha:mysqlAdminPassword": lab.mysql.adminPassword } : {}),
+    ...(configures("postgres") ? { "harbor-ha:postgresAdminPassword": postgresAdminPassword() } : {}),
     "harbor-ha:redisPassword": lab.redis.password,
     "harbor-ha:adminPassword": fs.readFileSync(adminFile, "utf8").trim(),
 };

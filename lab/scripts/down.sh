@@ -4,7 +4,7 @@
 # caches stay, so the next up.sh is warm.
 #
 #   lab/scripts/down.sh [--purge] [--keep-engine]
-#     --purge        also delete the lab's data (ceph/mariadb/redis/VM volumes), generated keys,
+#     --purge        also delete the lab's data (ceph/mariadb/postgres/redis/VM volumes), generated keys,
 #                    secrets and outputs, and remove the Pulumi stack `lab`
 #     --keep-engine  leave the dedicated engine running
 set -euo pipefail

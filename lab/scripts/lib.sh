@@ -32,11 +32,12 @@ LAB_IP_MARIADB="10.213.70.11"
 LAB_IP_REDIS="10.213.70.12"
 LAB_IP_LB="10.213.70.13"
 LAB_IP_DNS="10.213.70.14"
+LAB_IP_POSTGRES="10.213.70.15"
 LAB_DOMAIN="harbor-ha.lab"
 # What the lab's DNS answers (lab-dns): the services by name, and the registry's domain -> the LB.
 lab_dns_records() {
-  echo "ceph.${LAB_DOMAIN}=${LAB_IP_CEPH} mariadb.${LAB_DOMAIN}=${LAB_IP_MARIADB} redis.${LAB_DOMAIN}=${LAB_IP_REDIS}" \
-    "lb.${LAB_DOMAIN}=${LAB_IP_LB} hub.${LAB_DOMAIN}=${LAB_IP_LB}"
+  echo "ceph.${LAB_DOMAIN}=${LAB_IP_CEPH} mariadb.${LAB_DOMAIN}=${LAB_IP_MARIADB} postgres.${LAB_DOMAIN}=${LAB_IP_POSTGRES}" \
+    "redis.${LAB_DOMAIN}=${LAB_IP_REDIS} lb.${LAB_DOMAIN}=${LAB_IP_LB} hub.${LAB_DOMAIN}=${LAB_IP_LB}"
 }
 LAB_VM_COUNT="${LAB_VM_COUNT:-3}"
 lab_vm_ip()      { echo "10.213.70.$((20 + $1))"; }      # vm1 -> .21

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Smoke checks of a running lab (after lab/scripts/up.sh). Leaves nothing behind in the VMs.
 #   lab/scripts/smoke.sh            all checks
-#   lab/scripts/smoke.sh ceph ssh   only some: engine ssh ceph cephfs dind mysql redis lb
+#   lab/scripts/smoke.sh ceph ssh   only some: engine ssh ceph cephfs dind mysql postgres redis lb
 set -euo pipefail
 # shellcheck source=lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
@@ -9,7 +9,7 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 OUT="${LAB_STATE}/outputs.json"
 KEY="${LAB_STATE}/ssh/id_ed25519"
 KNOWN="${LAB_STATE}/ssh/known_hosts"
-CHECKS=("$@"); (( ${#CHECKS[@]} )) || CHECKS=(engine ssh ceph cephfs dind mysql redis lb)
+CHECKS=("$@"); (( ${#CHECKS[@]} )) || CHECKS=(engine ssh ceph cephfs dind mysql postgres redis lb)
 passed=0 failed=0 failures=()
 
 out() { python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); exec("v=d"+sys.argv[2]); print(v if not isinstance(v,(dict,list)) else json.dumps(v))' "$OUT" "$1"; }
@@ -98,6 +98,20 @@ check_mysql() {
   vmssh 0 "MYSQL_PWD=\$(cat) mysql -h ${host} -P ${port} -u ${user} --connect-timeout=10 -N -e 'SELECT VERSION()'" <<<"$pw"
   # and a wrong password is refused
   ! vmssh 0 "MYSQL_PWD=wrong mysql -h ${host} -P ${port} -u ${user} --connect-timeout=10 -e 'SELECT 1'" 2>/dev/null
+}
+
+# The VM image has no psql: a VM resolves the name through the lab's DNS and reaches the port, and
+# the password login goes over TCP to that same lab address from the server's own container.
+check_postgres() {
+  local host addr port user pw; host=$(out "['postgres']['host']"); addr=$(out "['postgres']['address']")
+  port=$(out "['postgres']['port']"); user=$(out "['postgres']['adminUser']"); pw=$(out "['postgres']['adminPassword']")
+  # run_check calls this in a condition, where set -e does not apply: each step returns on failure.
+  vmssh 0 "getent hosts ${host} | awk '{print \$1}' | grep -qx '${addr}' && nc -z -w 10 ${host} ${port}" || return 1
+  echo "vm1: ${host} is ${addr}, port ${port} open"
+  docker exec -i postgres sh -c "PGPASSWORD=\$(cat) PGCONNECT_TIMEOUT=10 psql -X -A -t -h ${addr} -p ${port} -U ${user} -d postgres \
+    -c 'SHOW server_version'" <<<"$pw" || return 1
+  # and a wrong password is refused
+  ! docker exec postgres sh -c "PGPASSWORD=wrong PGCONNECT_TIMEOUT=10 psql -X -h ${addr} -p ${port} -U ${user} -d postgres -c 'SELECT 1'" 2>/dev/null
 }
 
 check_redis() {

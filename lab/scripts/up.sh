@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Bring the whole local lab up: engine, images, network, ceph/mariadb/redis/lb and N "VMs".
+# Bring the whole local lab up: engine, images, network, ceph/mariadb/postgres/redis/lb and N "VMs".
 #
 #   lab/scripts/up.sh [--shell|--pulumi]
 #
@@ -65,8 +65,19 @@ print(f"MARIADB_ROOT_PASSWORD={pw()}")
 print(f"REDIS_PASSWORD={pw()}")
 print(f"CEPH_CLIENT_KEY={ceph_key}")
 print(f"CEPH_FSID={uuid.uuid4()}")
+print(f"POSTGRES_PASSWORD={pw()}")
 EOF
   mv "$SECRETS.tmp" "$SECRETS"
+}
+
+# A secrets.env made before a secret existed gets that one appended (the others stay as they are).
+ensure_secret() {
+  local name="$1"
+  grep -q "^${name}=" "$SECRETS" && return 0
+  umask 077
+  python3 -c 'import secrets, sys
+alphabet = "ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz23456789"
+print(sys.argv[1] + "=" + "".join(secrets.choice(alphabet) for _ in range(24)))' "$name" >>"$SECRETS"
 }
 
 ensure_network() {
@@ -97,10 +108,11 @@ run_container() {
 
 shell_up() {
   ensure_secrets
+  ensure_secret POSTGRES_PASSWORD
   # shellcheck disable=SC1090
   source "$SECRETS"
   ensure_network
-  mkdir -p "$LAB_DATA"/{ceph,mariadb,redis}
+  mkdir -p "$LAB_DATA"/{ceph,mariadb,postgres,redis}
   run_container ceph --ip "$LAB_IP_CEPH" -v "$LAB_DATA/ceph:/var/lib/ceph" \
     -e CEPH_MON_IP="$LAB_IP_CEPH" -e CEPH_PUBLIC_NETWORK="$LAB_SUBNET" -e CEPH_FSID="$CEPH_FSID" \
     -e CEPH_CLIENT_NAME=harbor -e CEPH_CLIENT_KEY="$CEPH_CLIENT_KEY" -e CEPH_MKDIRS=/apps/harbor \
@@ -109,6 +121,9 @@ shell_up() {
   run_container mariadb --ip "$LAB_IP_MARIADB" -v "$LAB_DATA/mariadb:/var/lib/mysql" \
     --health-cmd 'test -e /dev/shm/lab-mariadb.ready' --health-interval 2s --health-retries 90 \
     -e MARIADB_ROOT_PASSWORD="$MARIADB_ROOT_PASSWORD" "$SVC_IMAGE" lab-mariadb
+  run_container postgres --ip "$LAB_IP_POSTGRES" -v "$LAB_DATA/postgres:/var/lib/postgresql/data" \
+    --health-cmd 'test -e /dev/shm/lab-postgres.ready' --health-interval 2s --health-retries 90 \
+    --stop-timeout 30 -e POSTGRES_PASSWORD="$POSTGRES_PASSWORD" "$SVC_IMAGE" lab-postgres
   run_container redis --ip "$LAB_IP_REDIS" -v "$LAB_DATA/redis:/var/lib/redis" \
     --health-cmd 'REDISCLI_AUTH="$REDIS_PASSWORD" redis-cli --no-auth-warning ping | grep -q PONG' --health-interval 2s --health-retries 90 \
     -e REDIS_PASSWORD="$REDIS_PASSWORD" "$SVC_IMAGE" lab-redis
@@ -138,6 +153,8 @@ wait_ready() {
     || { docker logs --tail 30 ceph >&2; lab_die "ceph container did not become ready"; }
   lab_wait 120 "mariadb: server ready (docker logs mariadb)" docker exec mariadb test -e /dev/shm/lab-mariadb.ready \
     || { docker logs --tail 30 mariadb >&2; lab_die "mariadb container did not become ready"; }
+  lab_wait 120 "postgres: password login over TCP (docker logs postgres)" docker exec postgres test -e /dev/shm/lab-postgres.ready \
+    || { docker logs --tail 30 postgres >&2; lab_die "postgres container did not become ready"; }
   lab_wait 60 "redis: PING" docker exec redis sh -c 'REDISCLI_AUTH="$REDIS_PASSWORD" redis-cli ping | grep -q PONG' \
     || { docker logs --tail 30 redis >&2; lab_die "redis container did not answer PING"; }
   for ((i = 1; i <= LAB_VM_COUNT; i++)); do
@@ -156,10 +173,12 @@ shell_outputs() {
   done
   umask 077
   MARIADB_ROOT_PASSWORD="$MARIADB_ROOT_PASSWORD" REDIS_PASSWORD="$REDIS_PASSWORD" CEPH_CLIENT_KEY="$CEPH_CLIENT_KEY" \
-  python3 - "$LAB_IP_CEPH" "$LAB_IP_MARIADB" "$LAB_IP_REDIS" "$LAB_LB_PORT" "${LAB_STATE}/ssh/id_ed25519" "$LAB_SUBNET" "$LAB_IP_LB" "${vms[@]}" \
+  POSTGRES_PASSWORD="$POSTGRES_PASSWORD" \
+  python3 - "$LAB_IP_CEPH" "$LAB_IP_MARIADB" "$LAB_IP_REDIS" "$LAB_LB_PORT" "${LAB_STATE}/ssh/id_ed25519" "$LAB_SUBNET" "$LAB_IP_LB" \
+    "$LAB_IP_POSTGRES" "${vms[@]}" \
     >"${LAB_STATE}/outputs.json.tmp" <<'EOF'
 import json, os, sys
-ceph_ip, db_ip, redis_ip, lb_port, key_path, subnet, lb_ip, *rest = sys.argv[1:]
+ceph_ip, db_ip, redis_ip, lb_port, key_path, subnet, lb_ip, pg_ip, *rest = sys.argv[1:]
 vms = [dict(name=rest[i], sshHost="127.0.0.1", sshPort=int(rest[i+1]), sshUser="root",
             address=rest[i+2], hostKey=rest[i+3]) for i in range(0, len(rest), 4)]
 print(json.dumps({
@@ -172,6 +191,8 @@ print(json.dumps({
              "rootPath": "/apps/harbor", "secret": os.environ["CEPH_CLIENT_KEY"]},
     "mysql": {"host": db_ip, "port": 3306, "adminUser": "root",
               "adminPassword": os.environ["MARIADB_ROOT_PASSWORD"]},
+    "postgres": {"host": "postgres.harbor-ha.lab", "address": pg_ip, "port": 5432, "adminUser": "postgres",
+                 "adminPassword": os.environ["POSTGRES_PASSWORD"]},
     "redis": {"host": "redis.harbor-ha.lab", "address": redis_ip, "port": 6379, "password": os.environ["REDIS_PASSWORD"]},
     "lb": {"url": f"http://127.0.0.1:{lb_port}", "address": lb_ip, "port": int(lb_port)},
 }, indent=2))

@@ -34,15 +34,15 @@ test("lab program", async (t) => {
   }, "harbor-ha-lab", "lab");
   const lab = await import("../index");
   // Registrations are asynchronous: resolve every output first, then look at what was created.
-  await Promise.all([value(lab.lb.url), value(lab.mysql.host), value(lab.redis.host), value(lab.ceph.monitors),
-    ...lab.vms.map((v) => value(v.hostKey))]);
+  await Promise.all([value(lab.lb.url), value(lab.mysql.host), value(lab.postgres.host), value(lab.redis.host),
+    value(lab.ceph.monitors), ...lab.vms.map((v) => value(v.hostKey))]);
 
-  await t.test("network, 8 containers, images by id", () => {
+  await t.test("network, 9 containers, images by id", () => {
     const net = created.find((r) => r.type === "docker:index/network:Network")!;
     assert.equal(net.inputs.name, "harbor-ha-lab");
     assert.deepEqual(net.inputs.ipamConfigs, [{ subnet: "10.213.70.0/24", gateway: "10.213.70.1" }]);
     const ctrs = created.filter((r) => r.type === "docker:index/container:Container");
-    assert.deepEqual(ctrs.map((c) => c.name).sort(), ["ceph", "dns", "lb", "mariadb", "redis", "vm1", "vm2", "vm3"]);
+    assert.deepEqual(ctrs.map((c) => c.name).sort(), ["ceph", "dns", "lb", "mariadb", "postgres", "redis", "vm1", "vm2", "vm3"]);
     for (const c of ctrs) assert.match(c.inputs.image, /^sha256:(vm|svc)-image$/);
     for (const img of created.filter((r) => r.type === "docker:index/remoteImage:RemoteImage")) {
       assert.equal(img.inputs.keepLocally, true);
@@ -76,6 +76,23 @@ test("lab program", async (t) => {
     assert.deepEqual(lb.ports, [{ internal: 8070, external: 8070, ip: "127.0.0.1" }]);
   });
 
+  await t.test("PostgreSQL for Harbor 2.x: its own address, volume, password and DNS name", () => {
+    const pg = created.find((r) => r.type === "docker:index/container:Container" && r.name === "postgres")!.inputs;
+    assert.deepEqual(pg.command, ["lab-postgres"]);
+    assert.equal(pg.networksAdvanced[0].ipv4Address, "10.213.70.15");
+    assert.deepEqual(pg.envs, ["POSTGRES_PASSWORD=pw-postgres-password"]);
+    assert.equal(pg.volumes.length, 1);
+    assert.equal(pg.volumes[0].containerPath, "/var/lib/postgresql/data");
+    assert.equal(pg.volumes[0].hostPath, path.join(cache, "lab", "data", "postgres"));
+    assert.deepEqual(pg.healthcheck.tests, ["CMD-SHELL", "test -e /dev/shm/lab-postgres.ready"]);
+    assert.equal(pg.ports, undefined);
+    const addresses = created.filter((r) => r.type === "docker:index/container:Container")
+      .map((c) => c.inputs.networksAdvanced[0].ipv4Address);
+    assert.equal(new Set(addresses).size, addresses.length);
+    const dns = created.find((r) => r.name === "dns")!.inputs;
+    assert.match(dns.envs[0], /(^|[= ])postgres\.harbor-ha\.lab=10\.213\.70\.15( |$)/);
+  });
+
   await t.test("outputs", async () => {
     const vms = lab.vms;
     assert.equal(vms.length, 3);
@@ -89,6 +106,12 @@ test("lab program", async (t) => {
     assert.equal(key.readUInt16LE(10), 16);
     assert.equal(await pulumi.isSecret(lab.ceph.secret), true);
     assert.equal(await pulumi.isSecret(lab.mysql.adminPassword), true);
+    assert.equal(await value(lab.postgres.host), "postgres.harbor-ha.lab");
+    assert.equal(lab.postgres.address, "10.213.70.15");
+    assert.equal(lab.postgres.port, 5432);
+    assert.equal(lab.postgres.adminUser, "postgres");
+    assert.equal(await pulumi.isSecret(lab.postgres.adminPassword), true);
+    assert.equal(await value(lab.postgres.adminPassword), "pw-postgres-password");
     assert.equal(await pulumi.isSecret(lab.redis.password), true);
     assert.equal(await pulumi.isSecret(lab.sshPrivateKey), true);
     assert.equal(await value(lab.lb.url), "http://127.0.0.1:8070");
