@@ -2,7 +2,7 @@
 # What a fresh machine builds before the lab can run, side by side: the Pulumi toolchain (Go builds:
 # they wait on the CPU) and the lab's images and installer (debootstrap and apt: they wait on the
 # network and the disk). Every part is cached and keyed by version; a warm run takes seconds.
-#   scripts/setup.sh            toolchain + lab images + lab installer (the lab parts need root)
+#   scripts/setup.sh            toolchain + lab images + lab installers (the lab parts need root)
 #   scripts/setup.sh --no-lab   toolchain only
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -18,9 +18,10 @@ if [ "${1:-}" != --no-lab ]; then
   lab/scripts/host-tools.sh
   (lab/scripts/engine.sh start && lab/images/build.sh) >"$logs/setup-images.log" 2>&1 &
   jobs+=("$!:lab images:$logs/setup-images.log")
-  lab/installer/build.sh >"$logs/setup-installer.log" 2>&1 &
-  jobs+=("$!:lab installer:$logs/setup-installer.log")
-  log "lab images and installer building in the background (logs in $logs)"
+  # One after the other: the 2.x installer reuses the 1.x one's Debian base layer.
+  (lab/installer/build.sh && lab/installer-v2/build.sh) >"$logs/setup-installer.log" 2>&1 &
+  jobs+=("$!:lab installers (1.x, 2.x):$logs/setup-installer.log")
+  log "lab images and installers building in the background (logs in $logs)"
 fi
 rc=0
 scripts/install-pulumi.sh || rc=$?
