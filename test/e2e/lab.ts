@@ -57,6 +57,10 @@ export interface Stack {
     tokenCertFingerprint: string;
     /** Harbor's data directory on CephFS (<ceph.mountPoint>/data). */
     dataPath: string;
+    /** 1 (harbor.cfg, MySQL) or 2 (harbor.yml, PostgreSQL). */
+    generation: 1 | 2;
+    /** An API GET that needs no login and asks Harbor's settings: what the load and the health waits use. */
+    apiPath: string;
 }
 
 export function readStack(stack = "dev"): Stack {
@@ -64,6 +68,7 @@ export function readStack(stack = "dev"): Stack {
     const nodes = JSON.parse(cfg["harbor-ha:nodes"].value!) as { name: string; address: string; sshPort: number }[];
     const domain = cfg["harbor-ha:domain"].value!;
     const port = Number(cfg["harbor-ha:port"].value ?? 8070);
+    const generation = (cfg["harbor-ha:harborVersion"]?.value ?? "1.2.2").startsWith("1.") ? 1 : 2;
     const output = (name: string, secret = false) =>
         pulumi(["stack", "output", "--stack", stack, ...(secret ? ["--show-secrets"] : []), name]).trim();
     return {
@@ -75,6 +80,8 @@ export function readStack(stack = "dev"): Stack {
         tokenCertificatePem: `${output("tokenCertificatePem")}\n`,
         tokenCertFingerprint: output("tokenCertFingerprint"),
         dataPath: `${(JSON.parse(cfg["harbor-ha:ceph"].value!) as { mountPoint?: string }).mountPoint ?? "/mnt/cephfs/harbor"}/data`,
+        generation,
+        apiPath: generation === 1 ? "/api/systeminfo" : "/api/v2.0/systeminfo",
     };
 }
 
@@ -197,7 +204,7 @@ done`, `${s.adminPassword}\n`);
 }
 
 /** curl from the client to one node (by its address, the domain resolved to it) over TLS with the cluster CA. */
-function nodeCurl(s: Stack, address: string, args: string): string {
+export function nodeCurl(s: Stack, address: string, args: string): string {
     return `curl -sS -m 10 --cacert /root/ca.crt --resolve ${s.domain}:${s.port}:${address} ${args}`;
 }
 
@@ -313,14 +320,14 @@ cd ${installDir} && docker-compose up -d --force-recreate >/dev/null 2>&1`);
 /** Whether a node answers its health endpoint through its own address right now. */
 export function healthy(s: Stack, address: string): boolean {
     return spawnSync("docker", ["exec", client, "bash", "-c",
-        nodeCurl(s, address, `-f -o /dev/null https://${s.host}/api/systeminfo`)], { env: labEnv, stdio: "ignore" }).status === 0;
+        nodeCurl(s, address, `-f -o /dev/null https://${s.host}${s.apiPath}`)], { env: labEnv, stdio: "ignore" }).status === 0;
 }
 
 /** Waits until every given node answers its health endpoint through its own address. */
 export function waitHealthy(s: Stack, addresses: string[], timeoutSeconds = 180): void {
     for (const a of addresses) {
         clientExec(`for i in $(seq ${timeoutSeconds}); do
-  ${nodeCurl(s, a, `-f -o /dev/null https://${s.host}/api/systeminfo`)} >/dev/null 2>&1 && exit 0
+  ${nodeCurl(s, a, `-f -o /dev/null https://${s.host}${s.apiPath}`)} >/dev/null 2>&1 && exit 0
   sleep 1
 done
 echo "node ${a} not healthy after ${timeoutSeconds}s" >&2; exit 1`);

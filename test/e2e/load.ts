@@ -30,7 +30,7 @@ const stopFile = "/tmp/harbor-ha-load.stop";
 
 /** One loop per kind; each line "<epoch seconds> <kind> ok" or "<epoch seconds> <kind> fail <why>". */
 function clientScript(s: Stack, repoTag: string): string {
-    const api = `https://${s.host}/api/systeminfo`;
+    const api = `https://${s.host}${s.apiPath}`;
     return `set -u
 out=/tmp/harbor-ha-load.out
 rm -f ${stopFile} "$out"
@@ -69,7 +69,7 @@ function hostScript(s: Stack, caFile: string, out: string, stop: string): string
     return `set -u
 while [ ! -e ${stop} ]; do
   t=$(date +%s.%N)
-  if code=$(curl -sS -m 20 --cacert ${caFile} --resolve ${s.domain}:${s.port}:127.0.0.1 -o /dev/null -w '%{http_code}' https://${s.host}/api/systeminfo 2>&1) && [ "$code" = 200 ]; then
+  if code=$(curl -sS -m 20 --cacert ${caFile} --resolve ${s.domain}:${s.port}:127.0.0.1 -o /dev/null -w '%{http_code}' https://${s.host}${s.apiPath} 2>&1) && [ "$code" = 200 ]; then
     echo "$t host-api ok" >>${out}
   else
     echo "$t host-api fail $(printf '%s' "$code" | tr '\\n' ' ')" >>${out}

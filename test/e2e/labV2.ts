@@ -1,0 +1,77 @@
+// Harbor 2.x's UI session, CSRF token and job APIs, used from the lab's client machine through
+// one node (the domain resolved to that node), as a browser and an API user would.
+import { clientExec, inVm, nodeCurl, Stack } from "./lab";
+
+/** A browser's state after logging in on one node: its cookie jar (in the client) and CSRF token. */
+export interface UiSession {
+    jar: string;
+    csrf: string;
+}
+
+let jars = 0;
+
+/** GET /c/login for a CSRF token, then POST /c/login with it (Harbor's portal does the same). */
+export function uiLoginV2(s: Stack, address: string): UiSession {
+    const jar = `/tmp/ui-v2-${process.pid}-${++jars}.jar`;
+    const out = clientExec(`read -r pw
+set -e
+rm -f ${jar}
+tok=$(${nodeCurl(s, address, `-c ${jar} -o /dev/null -D - https://${s.host}/c/login`)} | tr -d '\\r' | awk 'tolower($1) == "x-harbor-csrf-token:" {print $2}')
+[ -n "$tok" ] || { echo "no CSRF token from GET /c/login" >&2; exit 1; }
+code=$(${nodeCurl(s, address, `-b ${jar} -c ${jar} -o /dev/null -w '%{http_code}' -H "X-Harbor-CSRF-Token: $tok" --data-urlencode principal=admin --data-urlencode "password=$pw" https://${s.host}/c/login`)})
+[ "$code" = 200 ] || { echo "POST /c/login answered $code" >&2; exit 1; }
+awk '$6 == "sid" {f=1} END {exit !f}' ${jar} || { echo "no sid cookie" >&2; exit 1; }
+echo "$tok"`, `${s.adminPassword}\n`).trim();
+    return { jar, csrf: out };
+}
+
+/** A request with the session (and its CSRF token) to one node: status and body. */
+export function uiRequestV2(s: Stack, address: string, ui: UiSession, method: string, path: string, json?: unknown):
+    { status: number; body: string } {
+    const data = json === undefined ? "" : `-H 'Content-Type: application/json' --data-binary @-`;
+    const out = clientExec(`${nodeCurl(s, address, `-b ${ui.jar} -X ${method} -H "X-Harbor-CSRF-Token: ${ui.csrf}" ${data} -w '\\n%{http_code}' https://${s.host}${path}`)}`,
+        json === undefined ? undefined : JSON.stringify(json)).split("\n");
+    const status = Number(out.pop());
+    return { status, body: out.join("\n") };
+}
+
+/** Garbage collection as an admin API user (basic auth, no session: Harbor checks no CSRF token then). */
+function adminApi(s: Stack, address: string, method: string, path: string, json?: unknown): { status: number; headers: string; body: string } {
+    const out = clientExec(`read -r pw
+h=$(mktemp)
+${nodeCurl(s, address, `-u "admin:$pw" -X ${method} -D "$h" ${json === undefined ? "" : `-H 'Content-Type: application/json' -d '${JSON.stringify(json)}'`} -w '\\n%{http_code}' https://${s.host}${path}`)}
+echo; echo '--headers--'; tr -d '\\r' <"$h"; rm -f "$h"`, `${s.adminPassword}\n`);
+    const [main, headers] = out.split("\n--headers--\n");
+    const lines = main.trimEnd().split("\n");
+    const status = Number(lines.pop());
+    return { status, headers: headers ?? "", body: lines.join("\n") };
+}
+
+export interface GcRun {
+    id: number;
+    status: string;
+    /** The jobservice that ran it: "<container hostname>:<ip>" (Harbor's worker id). */
+    ranOn?: string;
+    message?: string;
+}
+
+/** A manual garbage collection submitted on one node, followed there until it ends (60 s at most). */
+export function gcThrough(s: Stack, address: string): GcRun {
+    const sub = adminApi(s, address, "POST", "/api/v2.0/system/gc/schedule", { schedule: { type: "Manual" } });
+    const loc = /^location:\s*\S*\/system\/gc\/(\d+)\s*$/im.exec(sub.headers);
+    if (sub.status !== 201 || !loc) throw new Error(`GC not accepted on ${address}: HTTP ${sub.status} ${sub.body.slice(0, 300)}`);
+    const id = Number(loc[1]);
+    let run: GcRun = { id, status: "Pending" };
+    for (let i = 0; i < 120 && !["Success", "Error", "Stopped"].includes(run.status); i++) {
+        const g = adminApi(s, address, "GET", `/api/v2.0/system/gc/${id}`);
+        const j = JSON.parse(g.body) as { job_status: string; lab_run_on?: string; lab_status_message?: string };
+        run = { id, status: j.job_status, ranOn: j.lab_run_on ?? undefined, message: j.lab_status_message ?? undefined };
+        if (!["Success", "Error", "Stopped"].includes(run.status)) clientExec("sleep 0.5");
+    }
+    return run;
+}
+
+/** The host name of a node's jobservice container: the first part of its worker id. */
+export function jobserviceHost(vm: string): string {
+    return inVm(vm, "docker inspect -f '{{.Config.Hostname}}' harbor-jobservice").trim();
+}
