@@ -93,3 +93,28 @@ tc_build_command() {
   go build -ldflags "-s -w -X main.version=$TC_PLUGIN_COMMAND_VERSION" \
     -o "$out/bin/pulumi-resource-command" .
 }
+
+# Docker Compose v2 CLI plugin (scripts/toolchain/compose.sh): upstream's own module, built in a copy
+# of its source exactly as its Makefile's `build` target does (go.mod/go.sum as released, -trimpath,
+# tags "e2e", `-w -X .../internal.Version=vX.Y.Z`; CGO_ENABLED=0 from tc_go_env, as in its Dockerfile),
+# so the binary is upstream's release in all but the Go version. The source copy stays in WORKDIR,
+# never in the repository.
+tc_build_compose() {
+  local out="$1" work="$2" v="v$TC_COMPOSE_VERSION" mod="github.com/docker/compose/v2" src got
+  src="$(tc_mod_dir "$mod@$v")"
+  cp -R "$src/." "$work/src"
+  chmod -R u+w "$work/src" # the module cache is read-only
+  cd "$work/src" || return 1
+  mkdir -p "$out/bin"
+  go build -trimpath -tags e2e -ldflags "-w -X $mod/internal.Version=$v" -o "$out/bin/docker-compose" ./cmd
+  got="$("$out/bin/docker-compose" version --short)"
+  [ "$got" = "${v#v}" ] || [ "$got" = "$v" ] || {
+    echo "built docker-compose reports '$got', expected $v"
+    return 1
+  }
+  {
+    echo "source: $mod@$v from the Go module proxy ($(go mod download -json "$mod@$v" | sed -n 's/^[[:space:]]*"Sum": "\(.*\)",\{0,1\}$/\1/p'))"
+    echo "build: CGO_ENABLED=0 go build -trimpath -tags e2e -ldflags '-w -X $mod/internal.Version=$v' ./cmd (upstream's Makefile)"
+    echo "reports: docker-compose version --short = $got"
+  } >"$out/BUILD-INFO.txt"
+}

@@ -54,7 +54,7 @@ tc_mod_dir() {
 # tc_component NAME VERSION FUNCTION
 # Builds a component once into $TC_ROOT/NAME-VERSION. FUNCTION (from build.sh) runs in a fresh
 # `bash -euo pipefail` as `FUNCTION OUTDIR WORKDIR`, with its output in $TC_LOGS/NAME-VERSION.log, and
-# must put its files into OUTDIR. The result is moved into place with one rename, so an interrupted
+# must put its files into OUTDIR (lines it writes to OUTDIR/BUILD-INFO.txt follow ours there). The result is moved into place with one rename, so an interrupted
 # or failed build never leaves a partial cache. Prints the final directory on stdout; returns
 # non-zero when the build fails.
 tc_component() {
@@ -80,11 +80,13 @@ tc_component() {
     rm -rf "$tmp"
     return "$rc"
   fi
+  # Our lines first, then any that FUNCTION wrote into OUTDIR/BUILD-INFO.txt (e.g. the module it built).
   {
     echo "component: $name $version"
     echo "built: $(date -u +%Y-%m-%dT%H:%M:%SZ) in $(tc_elapsed "$t0")"
     echo "go: $(go version)"
-  } >"$tmp/out/BUILD-INFO.txt" || return 1
+    if [ -f "$tmp/out/BUILD-INFO.txt" ]; then cat "$tmp/out/BUILD-INFO.txt"; fi
+  } >"$tmp/BUILD-INFO.txt" && mv "$tmp/BUILD-INFO.txt" "$tmp/out/BUILD-INFO.txt" || return 1
   touch "$tmp/out/.complete" || return 1
   rm -rf "$final" # only an incomplete leftover can be here: complete ones returned above
   mv -T "$tmp/out" "$final" || return 1

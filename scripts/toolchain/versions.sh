@@ -1,5 +1,6 @@
 # shellcheck shell=bash disable=SC2034
-# Pinned versions of the Pulumi toolchain for harbor-ha (sourced by install-pulumi.sh).
+# Pinned versions of what harbor-ha builds from Go modules: the Pulumi toolchain (sourced by
+# install-pulumi.sh) and the Docker Compose v2 CLI plugin of the lab VMs (compose.sh).
 #
 # The plugin versions must equal the "pulumi" section of node_modules/@pulumi/<name>/package.json;
 # install-pulumi.sh refuses to continue when they differ. Every Go source comes from the Go module
@@ -17,3 +18,8 @@ TC_LANGHOST_SDK_VERSION=3.68.0
 TC_PLUGIN_RANDOM_VERSION=4.21.1
 TC_PLUGIN_COMMAND_VERSION=1.2.1
 TC_PLUGIN_DOCKER_VERSION=5.2.0
+
+# Docker Compose v2 CLI plugin for the lab VMs (scripts/toolchain/compose.sh): Harbor 2.x needs
+# `docker compose` >= 2.3 and Debian bookworm ships only docker-compose 1.29.2. Built from upstream's own
+# module github.com/docker/compose/v2 at this tag (its go.mod asks for Go 1.24.9; Go 1.26 builds it).
+TC_COMPOSE_VERSION=2.40.3
