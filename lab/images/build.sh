@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Build the lab images from a debootstrap rootfs (no registry is reachable, nothing is pulled).
 #
-#   lab/images/build.sh [--force] [vm|svc ...]        (default: all images)
+#   lab/images/build.sh [--force] [--build-only] [vm|svc ...]        (default: all images)
 #
 # Two stages per image (hashes: lab/scripts/lib.sh):
 #   1. base  harbor-ha-lab/<name>-base:<base hash>: debootstrap (bookworm, minbase) + apt-get install
@@ -10,8 +10,14 @@
 #      re-imports the cached tarball; the .debs are cached in ${LAB_CACHE}/debs.
 #   2. image harbor-ha-lab/<name>:<image hash>: `docker build` of lab/images/<name>/ (Dockerfile +
 #      rootfs/ overlay: init scripts, configs) on the base. Editing a script rebuilds only this.
+#      Files built on the host (lab/images/<name>/built-files, e.g. the Docker Compose v2 plugin
+#      from scripts/toolchain/compose.sh) are added to this layer's context under built/; their
+#      builders run in the background while the base is made, and a new builder key (version)
+#      makes a new image hash, so only this thin layer is rebuilt.
 # Existing tags are skipped. The image tag is also tagged harbor-ha-lab/<name>:current and
-# recorded in ${LAB_CACHE}/images.json. --force rebuilds the base rootfs too.
+# recorded in ${LAB_CACHE}/images.json. --force rebuilds the base rootfs too. --build-only builds
+# and tags <name>:<image hash> only: no :current, images.json or pruning of older tags and
+# tarballs, so a new recipe can be built beside a lab that is in use.
 set -euo pipefail
 # shellcheck source=../scripts/lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/../scripts/lib.sh"
@@ -26,12 +32,14 @@ BUILD_DIR="${LAB_CACHE}/build"
 ALL_IMAGES=(vm svc)
 
 FORCE=0
+BUILD_ONLY=0
 names=()
 for a in "$@"; do
   case "$a" in
     --force) FORCE=1 ;;
+    --build-only) BUILD_ONLY=1 ;;
     vm|svc) names+=("$a") ;;
-    *) lab_die "unknown argument '$a' (usage: build.sh [--force] [vm|svc ...])" ;;
+    *) lab_die "unknown argument '$a' (usage: build.sh [--force] [--build-only] [vm|svc ...])" ;;
   esac
 done
 (( ${#names[@]} )) || names=("${ALL_IMAGES[@]}")
@@ -141,13 +149,60 @@ import_base() {
   lab_log "[$name] imported ${tag} in $(lab_since "$t")"
 }
 
+# Start the builders of lab/images/<name>/built-files in the background: they are CPU work (Go
+# builds) and the base rootfs is network and disk work, so they overlap. A warm builder answers from
+# its cache at once. BUILDERS[name] holds "pid out-file log dest" lines, for stage_context.
+declare -A BUILDERS=()
+start_builders() {
+  local name="$1" script dest i=0 out log
+  BUILDERS[$name]=""
+  while read -r script dest; do
+    i=$((i + 1))
+    out="${BUILD_DIR}/built-${name}.${i}.path"; log="${LAB_LOG}/built-${name}-$(basename "$script" .sh).log"
+    mkdir -p "$BUILD_DIR"
+    lab_log "[$name] building ${dest} with ${script} in the background (log: ${log})"
+    "${LAB_ROOT}/../${script}" >"$out" 2>"$log" &
+    BUILDERS[$name]+="$! $out $log $dest"$'\n'
+  done < <(lab_built_files "$name")
+}
+
+# The docker build context: lab/images/<name>/ as is, or, with built files, a copy of it with each
+# file under built/<path in the image> (the Dockerfile copies built/ to /). Sets CONTEXT (not printed:
+# a $(...) subshell could not wait for the builders, which are this shell's children).
+CONTEXT=""
+stage_context() {
+  local name="$1" pid out log dest path t
+  local ctx="${BUILD_DIR}/context-${name}"
+  CONTEXT="${IMAGES_DIR}/${name}"
+  [[ -n "${BUILDERS[$name]:-}" ]] || return 0
+  rm -rf "$ctx"; mkdir -p "$ctx"
+  cp -a "${IMAGES_DIR}/${name}/." "$ctx/"
+  while read -r pid out log dest; do
+    [[ -n "$pid" ]] || continue
+    t=$(lab_now)
+    if ! wait "$pid"; then
+      tail -n 30 "$log" >&2
+      lab_die "[$name] building ${dest} failed (log: ${log})"
+    fi
+    path=$(tail -n 1 "$out"); rm -f "$out"
+    [[ -f "$path" ]] || lab_die "[$name] the builder of ${dest} printed '${path}', not a file (log: ${log})"
+    install -D -m 0755 "$path" "$ctx/built/${dest#/}"
+    lab_log "[$name] ${dest} <- ${path} (waited $(lab_since "$t"))"
+  done <<<"${BUILDERS[$name]}"
+  BUILDERS[$name]=""
+  CONTEXT="$ctx"
+}
+
 build_image() {
   local name="$1" base="$2" tag="$3" t; t=$(lab_now)
+  stage_context "$name"
+  local ctx="$CONTEXT"
   if ! docker build -q --build-arg BASE="$base" --label "harbor-ha-lab.base=${base}" -t "$tag" \
-      "${IMAGES_DIR}/${name}" >"${LAB_LOG}/build-${name}.log" 2>&1; then
+      "$ctx" >"${LAB_LOG}/build-${name}.log" 2>&1; then
     tail -n 20 "${LAB_LOG}/build-${name}.log" >&2
     lab_die "[$name] docker build failed (log: ${LAB_LOG}/build-${name}.log)"
   fi
+  [[ "$ctx" == "${IMAGES_DIR}/${name}" ]] || rm -rf "$ctx"
   lab_log "[$name] built ${tag} in $(lab_since "$t")"
 }
 
@@ -187,8 +242,19 @@ main() {
   local t0; t0=$(lab_now)
   lab_require_engine
   mkdir -p "$LAB_LOG" "$ROOTFS_CACHE"
-  local name
+  local name late=() order=()
+  # Builders of every image to build start now; the images that wait for them go last, so the other
+  # images' bases are made meanwhile.
   for name in "${names[@]}"; do
+    if [[ -n "$(lab_built_files "$name")" ]] && { (( FORCE )) || ! docker image inspect "$(lab_image_tag "$name")" >/dev/null 2>&1; }; then
+      start_builders "$name"
+      late+=("$name")
+    else
+      order+=("$name")
+    fi
+  done
+  order+=("${late[@]}")
+  for name in "${order[@]}"; do
     local t bhash base tag tarball; t=$(lab_now)
     bhash=$(lab_base_hash "$name"); base=$(lab_base_tag "$name"); tag=$(lab_image_tag "$name")
     tarball="${ROOTFS_CACHE}/${name}-${bhash}.tar.zst"
@@ -205,6 +271,11 @@ main() {
         import_base "$name" "$base" "$tarball"
       fi
       build_image "$name" "$base" "$tag"
+    fi
+    if (( BUILD_ONLY )); then
+      lab_log "[$name] ready: ${tag} (--build-only: :current, images.json and older tags untouched) ($(lab_since "$t"))"
+      echo "$tag"
+      continue
     fi
     docker tag "$tag" "harbor-ha-lab/${name}:current"
     record_tag "$name" "$tag"

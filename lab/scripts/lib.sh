@@ -74,11 +74,20 @@ lab_wait() {
 #   image harbor-ha-lab/<name>:<image hash>      `docker build` of lab/images/<name>/ on the base
 # base hash  = LAB_BASE_RECIPE + suite + lab/images/<name>/packages + its chroot-scripts
 # image hash = base hash + Dockerfile + rootfs/ overlay (contents and executable bits)
+#              + built-files (each line and its builder's cache key, e.g. the compose version)
 LAB_BASE_RECIPE="base-v1"   # bump when build.sh changes how a base rootfs is made
 LAB_SUITE="bookworm"
 # lab/images/<name>/chroot-scripts: repository scripts run in the base rootfs after the packages.
 lab_chroot_scripts() {
   local f="${LAB_ROOT}/images/$1/chroot-scripts"
+  [[ -f "$f" ]] || return 0
+  grep -v '^\s*\(#\|$\)' "$f"
+}
+# lab/images/<name>/built-files: "<builder script> <path in the image>" per line. The builder (a
+# repository script, run from the repository root) prints the built file's path, or with --key its
+# cache key (the version) without building; build.sh puts the file at that path in the image layer.
+lab_built_files() {
+  local f="${LAB_ROOT}/images/$1/built-files"
   [[ -f "$f" ]] || return 0
   grep -v '^\s*\(#\|$\)' "$f"
 }
@@ -97,6 +106,11 @@ lab_recipe_hash() {
     {
       lab_base_hash "$name"
       sha256sum Dockerfile
+      # A new version of a built file (its builder's key) makes a new image; the same one reuses it.
+      local script dest
+      while read -r script dest; do
+        echo "built $script $dest $("${LAB_ROOT}/../${script}" --key)"
+      done < <(lab_built_files "$name")
       [[ -d rootfs ]] || exit 0
       find rootfs -type f -perm -u+x -printf 'x %p\n' | LC_ALL=C sort
       find rootfs -type f -print0 | LC_ALL=C sort -z | xargs -0 -r sha256sum
