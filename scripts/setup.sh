@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# What a fresh machine builds before the lab can run, side by side: the Pulumi toolchain (Go builds:
-# they wait on the CPU) and the lab's images and installer (debootstrap and apt: they wait on the
-# network and the disk). Every part is cached and keyed by version; a warm run takes seconds.
+# What a fresh machine builds before the lab can run, side by side: the Pulumi toolchain and the lab
+# VMs' Docker Compose v2 plugin (Go builds: they wait on the CPU) and the lab's images and installers
+# (debootstrap and apt: they wait on the network and the disk). Every part is cached and keyed by
+# version; a warm run takes seconds.
 #   scripts/setup.sh            toolchain + lab images + lab installers (the lab parts need root)
 #   scripts/setup.sh --no-lab   toolchain only
 set -euo pipefail
@@ -15,13 +16,18 @@ if [ "${1:-}" != --no-lab ]; then
   [ "$(id -u)" = 0 ] || { echo "[setup] the lab needs root (its own Docker engine, debootstrap); --no-lab builds the toolchain only" >&2; exit 1; }
   logs="${HARBOR_HA_CACHE:-/var/cache/harbor-ha}/lab/log"
   mkdir -p "$logs"
+  # First, as its own job: only the VM image's last, thin layer needs it (lab/images/build.sh waits for
+  # this build through the builder's lock, after the bases are made), so it overlaps the engine start,
+  # host-tools, debootstrap and apt; it shares the CPU with the Pulumi build below.
+  scripts/toolchain/compose.sh >"$logs/setup-compose.log" 2>&1 &
+  jobs+=("$!:docker compose v2 plugin:$logs/setup-compose.log")
   lab/scripts/host-tools.sh
   (lab/scripts/engine.sh start && lab/images/build.sh) >"$logs/setup-images.log" 2>&1 &
   jobs+=("$!:lab images:$logs/setup-images.log")
   # One after the other: the 2.x installer reuses the 1.x one's Debian base layer.
   (lab/installer/build.sh && lab/installer-v2/build.sh) >"$logs/setup-installer.log" 2>&1 &
   jobs+=("$!:lab installers (1.x, 2.x):$logs/setup-installer.log")
-  log "lab images and installers building in the background (logs in $logs)"
+  log "compose v2 plugin, lab images and installers building in the background (logs in $logs)"
 fi
 rc=0
 scripts/install-pulumi.sh || rc=$?
