@@ -35,6 +35,10 @@ cache="${HARBOR_HA_CACHE:-/var/cache/harbor-ha}"
 cold=$(ls -tr "$cache"/toolchain/*/BUILD-INFO.txt 2>/dev/null | xargs -r awk '/^component: / {c = $2} /^built: .* in [0-9]+s$/ {t = $NF; sub("s", "", t); took[c] = t}
   END {for (c in took) n += took[c]; print n + 0}')
 [ "$cold" -gt 0 ] && rows+=("| toolchain, cold: its current builds one after the other (their BUILD-INFO times; setup.sh overlaps the lab's builds with them) | $cold s |")
+# The lab VMs' compose v2 plugin (scripts/toolchain/compose.sh), the same way: its pinned version's build.
+compose_info="$cache/tools/docker-compose-v$(. scripts/toolchain/versions.sh && echo "$TC_COMPOSE_VERSION")/BUILD-INFO.txt"
+compose_cold=$(sed -n 's/^built: .* in \([0-9]*\)s$/\1/p' "$compose_info" 2>/dev/null || true)
+[ -n "$compose_cold" ] && rows+=("| compose v2 plugin for the lab VMs, cold (its BUILD-INFO time; setup.sh runs it beside the toolchain) | $compose_cold s |")
 measure unit "unit tests (npm run test:unit)" npm run -s test:unit
 # shellcheck source=scripts/pulumi-env.sh
 . scripts/pulumi-env.sh
