@@ -21,8 +21,10 @@ chmod 644 "$new"
 if cmp -s "$new" "$dir/haproxy.cfg"; then echo "[lab] load balancer: already runs stack $stack's config"; exit 0; fi
 docker exec lb haproxy -c -q -f "/etc/harbor-ha-lb/$(basename "$new")" || lab_die "the load balancer refuses stack $stack's config"
 mv -f "$new" "$dir/haproxy.cfg"
-# Before the first config the container waits for the file; after it, the master reloads.
-master=$(docker exec lb pgrep -o -x haproxy || true)
+# Before the first config the container waits for the file; after it, the master reloads. The master
+# is tini's child (lab-lb execs it); the waiting loop's `haproxy -c` checks are not, and are gone in
+# an instant (signalling one of them fails).
+master=$(docker exec lb pgrep -P 1 -x haproxy || true)
 [ -z "$master" ] || docker exec lb kill -USR2 "$master"
 servers=$(awk '$1 == "server" {print $2}' "$dir/haproxy.cfg" | sort | tr '\n' ' ')
 for _ in $(seq 30); do

@@ -57,6 +57,8 @@ export interface Stack {
     tokenCertFingerprint: string;
     /** Harbor's data directory on CephFS (<ceph.mountPoint>/data). */
     dataPath: string;
+    /** Where each node's installer is unpacked (its compose project). */
+    installDir: string;
     /** 1 (harbor.cfg, MySQL) or 2 (harbor.yml, PostgreSQL). */
     generation: 1 | 2;
     /** An API GET that needs no login and asks Harbor's settings: what the load and the health waits use. */
@@ -80,6 +82,7 @@ export function readStack(stack = "dev"): Stack {
         tokenCertificatePem: `${output("tokenCertificatePem")}\n`,
         tokenCertFingerprint: output("tokenCertFingerprint"),
         dataPath: `${(JSON.parse(cfg["harbor-ha:ceph"].value!) as { mountPoint?: string }).mountPoint ?? "/mnt/cephfs/harbor"}/data`,
+        installDir: cfg["harbor-ha:installDir"]?.value ?? "/opt/harbor",
         generation,
         apiPath: generation === 1 ? "/api/systeminfo" : "/api/v2.0/systeminfo",
     };
@@ -145,6 +148,10 @@ const classify = `if printf '%s' "$out" | grep -Eq '(^|[^0-9])401 Unauthorized';
   else echo "fail $(printf '%s' "$out" | tr '\\n' ' ')"; fi`;
 
 /** N consecutive `docker login`s; every attempt counts once, none is retried. */
+/** "ok/total", then the 401s and any other failure: how the figures print attempts. */
+export const fmtAttempts = (a: Attempts): string => `${a.ok}/${a.total}` + (a.unauthorized ? ` (${a.unauthorized} refused with 401)` : "") +
+    (a.other.length ? ` (${a.other.length} other failures: ${a.other[0]})` : "");
+
 export function logins(s: Stack, n: number, registry = s.host): Attempts {
     const out = clientExec(`read -r pw
 for i in $(seq ${n}); do

@@ -35,8 +35,8 @@ export function uiRequestV2(s: Stack, address: string, ui: UiSession, method: st
     return { status, body: out.join("\n") };
 }
 
-/** Garbage collection as an admin API user (basic auth, no session: Harbor checks no CSRF token then). */
-function adminApi(s: Stack, address: string, method: string, path: string, json?: unknown): { status: number; headers: string; body: string } {
+/** A request as the admin API user (basic auth, no session: Harbor checks no CSRF token then). */
+export function adminApi(s: Stack, address: string, method: string, path: string, json?: unknown): { status: number; headers: string; body: string } {
     const out = clientExec(`read -r pw
 h=$(mktemp)
 ${nodeCurl(s, address, `-u "admin:$pw" -X ${method} -D "$h" ${json === undefined ? "" : `-H 'Content-Type: application/json' -d '${JSON.stringify(json)}'`} -w '\\n%{http_code}' https://${s.host}${path}`)}
@@ -74,4 +74,32 @@ export function gcThrough(s: Stack, address: string): GcRun {
 /** The host name of a node's jobservice container: the first part of its worker id. */
 export function jobserviceHost(vm: string): string {
     return inVm(vm, "docker inspect -f '{{.Config.Hostname}}' harbor-jobservice").trim();
+}
+
+/** What makes one node differ from the others for a negative control: files made in it, and a compose override. */
+export interface NodeDeviation {
+    /** Shell run in the VM first, in /root/harbor-ha-e2e (e.g. making another key there). */
+    prepare: string;
+    /** A compose file merged over Harbor's (`docker compose -f docker-compose.yml -f <it>`). */
+    override: string;
+    /** The services recreated with it, and recreated again without it to restore. */
+    services: string[];
+}
+
+/**
+ * Runs one node's Harbor as if its prepare had drawn its own value of a secret, the way a cluster
+ * whose nodes ran `prepare` each is; returns the restore. Harbor's own files stay untouched. The
+ * proxy restarts after the others (its upstreams are resolved once, when it starts).
+ */
+export function deviate(s: Stack, vm: string, d: NodeDeviation): () => void {
+    const dir = "/root/harbor-ha-e2e";
+    const up = (extra: string) => `cd ${s.installDir}
+docker compose -f docker-compose.yml ${extra} up -d --force-recreate ${d.services.join(" ")} >/dev/null 2>&1
+docker compose restart proxy >/dev/null 2>&1`;
+    inVm(vm, `rm -rf ${dir}; mkdir -p ${dir}; cd ${dir}
+cat >${dir}/override.yml
+${d.prepare}
+${up(`-f ${dir}/override.yml`)}`, d.override);
+    return () => { inVm(vm, `${up("")}
+rm -rf ${dir}`); };
 }

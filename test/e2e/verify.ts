@@ -6,10 +6,12 @@ import { spawnSync } from "node:child_process";
 import * as path from "path";
 import { between, describeLoad, LoadResult, sleepMs, startLoad } from "./load";
 import {
-    Attempts, cache, healthy, installerVariant, inVm, labDocker, lbStates, log, logins, pulumi, repo, stackArgs, pullThrough, pulls, pushThrough, readStack, restartHarbor, servedKeys, Stack,
+    Attempts, cache, fmtAttempts, healthy, installerVariant, inVm, labDocker, lbStates, log, logins, pulumi, repo, stackArgs, pullThrough, pulls, pushThrough, readStack, restartHarbor, servedKeys, Stack,
     startClient, uiCurrentUser, uiLogin, unshareKeys, unshareSecretKey, unshareSessions, waitHealthy,
 } from "./lab";
-import { jobRunByAnotherNode, uiSessionAndCsrfShared } from "./verifyV2";
+import {
+    jobRunByAnotherNode, uiSessionAndCsrfShared, unsharedCsrfKeyFails, unsharedJobserviceSecretFails, unsharedSecretKeyFailsV2, unsharedTokenKeyFails,
+} from "./verifyV2";
 
 export interface Outcome {
     name: string;
@@ -17,8 +19,7 @@ export interface Outcome {
     ok: boolean;
 }
 
-const fmt = (a: Attempts) => `${a.ok}/${a.total}` + (a.unauthorized ? ` (${a.unauthorized} refused with 401)` : "") +
-    (a.other.length ? ` (${a.other.length} other failures: ${a.other[0]})` : "");
+const fmt = fmtAttempts;
 const first = (s: Stack) => s.nodes[0];
 const last = (s: Stack) => s.nodes[s.nodes.length - 1];
 
@@ -283,6 +284,10 @@ if (require.main === module) {
     } else {
         step(() => uiSessionAndCsrfShared(s, tag));
         step(() => jobRunByAnotherNode(s));
+        step(() => unsharedTokenKeyFails(s));
+        step(() => unsharedCsrfKeyFails(s, tag));
+        step(() => unsharedJobserviceSecretFails(s));
+        step(() => unsharedSecretKeyFailsV2(s));
     }
     step(() => nodeLost(s, tag));
     waitHealthy(s, s.nodes.map(n => n.address));

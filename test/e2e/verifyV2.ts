@@ -1,9 +1,12 @@
 // The HA claims that are Harbor 2.x's own (npm run verify -- --stack dev-v2): a UI session and its
 // CSRF token from one node accepted by another, and a job submitted on one node run by another
 // node's jobservice. The claims both generations share are in verify.ts.
-import { Stack } from "./lab";
-import { gcThrough, GcRun, jobserviceHost, uiLoginV2, uiRequestV2 } from "./labV2";
+import { randomBytes } from "node:crypto";
+import { Attempts, fmtAttempts, logins, Stack, waitHealthy } from "./lab";
+import { adminApi, deviate, gcThrough, GcRun, jobserviceHost, uiLoginV2, uiRequestV2 } from "./labV2";
 import type { Outcome } from "./verify";
+
+const fmt = fmtAttempts;
 
 const first = (s: Stack) => s.nodes[0];
 const last = (s: Stack) => s.nodes[s.nodes.length - 1];
@@ -57,4 +60,141 @@ export function jobRunByAnotherNode(s: Stack): Outcome {
             (failed.length ? `; ${failed[0].status}: ${failed[0].message ?? ""}` : ""),
         ok: failed.length === 0 && where(lastRun) !== first(s).name && s.nodes.some(n => n.name === where(lastRun)),
     };
+}
+
+/** 16/32 random characters made in the VM, readable by Harbor's user (10000) only. */
+const randomFile = (name: string, chars: number) =>
+    `head -c 256 /dev/urandom | tr -dc 'A-Za-z0-9' | head -c ${chars} >${name}; chown 10000:10000 ${name}; chmod 0600 ${name}`;
+
+/**
+ * The token keypair: every node but the first signs and checks with a key of its own (what
+ * per-node prepare gives). Logins through the load balancer then meet a token from one node at
+ * another: 401s (#12229: crypto/rsa: verification error). Two nodes differ from each other and
+ * from the first, so any two nodes disagree, wherever round robin sends a login's requests.
+ * Restored, all pass.
+ */
+export function unsharedTokenKeyFails(s: Stack, n = 30): Outcome[] {
+    const others = s.nodes.slice(1);
+    const restores = others.map(o => deviate(s, o.vm, {
+        prepare: "openssl genrsa -traditional -out private_key.pem 4096 2>/dev/null; chown 10000:10000 private_key.pem; chmod 0600 private_key.pem",
+        override: "services:\n  core:\n    volumes:\n      - /root/harbor-ha-e2e/private_key.pem:/etc/core/private_key.pem:z\n",
+        services: ["core"],
+    }));
+    let during: Attempts;
+    try {
+        waitHealthy(s, others.map(o => o.address));
+        during = logins(s, n);
+    } finally {
+        restores.forEach(r => r());
+    }
+    waitHealthy(s, others.map(o => o.address));
+    const after = logins(s, n);
+    return [
+        { name: `token key not shared: ${others.map(o => o.name).join(" and ")} sign with keys of their own (must fail)`, figure: fmt(during), ok: during.unauthorized > 0 },
+        { name: "logins with the token key shared again", figure: fmt(after), ok: after.ok === n && after.total === n },
+    ];
+}
+
+/** CSRF_KEY: a UI token minted by node 1 is refused by node 3 with another key (#21060); restored, accepted. */
+export function unsharedCsrfKeyFails(s: Stack, tag: string): Outcome[] {
+    const ui = uiLoginV2(s, first(s).address);
+    const key = randomBytes(24).toString("base64url").slice(0, 32);
+    const restore = deviate(s, last(s).vm, { prepare: "", override: `services:\n  core:\n    environment:\n      CSRF_KEY: "${key}"\n`, services: ["core"] });
+    let during: { status: number; body: string };
+    try {
+        waitHealthy(s, [last(s).address]);
+        during = uiRequestV2(s, last(s).address, ui, "POST", "/api/v2.0/projects", { project_name: `hh-csrf-${tag.toLowerCase()}`, metadata: { public: "false" } });
+    } finally {
+        restore();
+    }
+    waitHealthy(s, [last(s).address]);
+    const after = uiRequestV2(s, last(s).address, ui, "POST", "/api/v2.0/projects", { project_name: `hh-csrf-${tag.toLowerCase()}`, metadata: { public: "false" } });
+    return [
+        {
+            name: `CSRF_KEY not shared: ${first(s).name}'s token on ${last(s).name} (must fail)`,
+            figure: `HTTP ${during.status} ${during.body.replace(/\s+/g, " ").slice(0, 120)}`,
+            ok: during.status === 403 && /CSRF token invalid/.test(during.body),
+        },
+        { name: "the same with CSRF_KEY shared again", figure: `HTTP ${after.status}`, ok: after.status === 201 },
+    ];
+}
+
+/** Garbage collections through node 1 until one ran on `node`'s jobservice (40 at most). */
+function gcUntilRunOn(s: Stack, node: string): { run?: GcRun; tries: number } {
+    const hosts = new Map(s.nodes.map(n => [jobserviceHost(n.vm), n.name] as const));
+    for (let i = 1; i <= 40; i++) {
+        const r = gcThrough(s, first(s).address);
+        if (hosts.get((r.ranOn ?? "").split(":")[0]) === node) return { run: r, tries: i };
+    }
+    return { tries: 40 };
+}
+
+/**
+ * JOBSERVICE_SECRET: node 3 with its own (core, jobservice, registryctl). A job node 1 submitted
+ * carries node 1's secret; run by node 3's jobservice, node 3's core refuses it: 401 (#20908,
+ * #21220). Restored, such a job succeeds.
+ */
+export function unsharedJobserviceSecretFails(s: Stack): Outcome[] {
+    const env = `    environment:\n      JOBSERVICE_SECRET: "${randomBytes(12).toString("base64url").slice(0, 16)}"\n`;
+    const restore = deviate(s, last(s).vm, {
+        prepare: "",
+        override: `services:\n  core:\n${env}  jobservice:\n${env}  registryctl:\n${env}`,
+        services: ["core", "jobservice", "registryctl"],
+    });
+    let during: { run?: GcRun; tries: number };
+    try {
+        waitHealthy(s, [last(s).address]);
+        during = gcUntilRunOn(s, last(s).name);
+    } finally {
+        restore();
+    }
+    waitHealthy(s, [last(s).address]);
+    const after = gcUntilRunOn(s, last(s).name);
+    const show = (x: { run?: GcRun; tries: number }) => x.run ? `${x.run.status}${x.run.message ? `: ${x.run.message.slice(0, 120)}` : ""} (job ${x.tries} of those submitted)` : `none of ${x.tries} ran there`;
+    return [
+        {
+            name: `JOBSERVICE_SECRET not shared: a job from ${first(s).name} run by ${last(s).name} (must fail)`,
+            figure: show(during), ok: during.run?.status === "Error" && /401/.test(during.run.message ?? ""),
+        },
+        { name: "the same with JOBSERVICE_SECRET shared again", figure: show(after), ok: after.run?.status === "Success" },
+    ];
+}
+
+/**
+ * The secretkey: node 3's core on a key of its own. The LDAP search password node 1 stored
+ * (AES with the cluster key) reads back as garbage there and the bind fails with code 49 (#13569,
+ * #16007). Restored, it reads back.
+ */
+export function unsharedSecretKeyFailsV2(s: Stack): Outcome[] {
+    const put = adminApi(s, first(s).address, "PUT", "/api/v2.0/configurations", { ldap_search_password: `hh-${Date.now()}` });
+    if (put.status !== 200) return [{ name: "LDAP search password stored through node 1", figure: `HTTP ${put.status} ${put.body.slice(0, 200)}`, ok: false }];
+    const ping = () => {
+        const r = adminApi(s, last(s).address, "POST", "/api/v2.0/ldap/ping", {});
+        try {
+            return JSON.parse(r.body) as { success: boolean; message: string };
+        } catch {
+            return { success: false, message: `HTTP ${r.status} ${r.body.slice(0, 120)}` };
+        }
+    };
+    const restore = deviate(s, last(s).vm, {
+        prepare: randomFile("secretkey", 16),
+        override: "services:\n  core:\n    volumes:\n      - /root/harbor-ha-e2e/secretkey:/etc/core/key:z\n",
+        services: ["core"],
+    });
+    let during: { success: boolean; message: string };
+    try {
+        waitHealthy(s, [last(s).address]);
+        during = ping();
+    } finally {
+        restore();
+    }
+    waitHealthy(s, [last(s).address]);
+    const after = ping();
+    return [
+        {
+            name: `secretkey not shared: ${last(s).name} reads the LDAP password ${first(s).name} stored (must fail)`,
+            figure: `${during.success ? "bind ok" : "bind refused"}: ${during.message}`, ok: !during.success && /Result Code 49/.test(during.message),
+        },
+        { name: "the same with the secretkey shared again", figure: after.success ? "readable" : `refused: ${after.message}`, ok: after.success },
+    ];
 }
