@@ -7,34 +7,17 @@ import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import { after, before, describe, it } from "node:test";
 import { labStackConfigPath } from "../../scripts/labStack";
+import { expectAll, sh, stackCommand, timed } from "./e2eSteps";
 import {
-    inVm, labDocker, lbConfig, lbStates, log, pulumi, pullThrough, readStack, repo, Stack, startClient, stopClient, waitHealthy,
+    inVm, labDocker, lbConfig, lbStates, log, pulumi, pullThrough, readStack, Stack, startClient, stopClient, waitHealthy,
 } from "./lab";
 import {
-    keypairServed, loginsThroughLb, nodeKilled, nodeLost, Outcome, pushNode1PullNode3, report, rollingCertificateRenewal, rollingInstallerChange,
+    keypairServed, loginsThroughLb, nodeKilled, nodeLost, pushNode1PullNode3, rollingCertificateRenewal, rollingInstallerChange,
     sessionsShared, unsharedKeysFail, unsharedSecretKeyFails,
 } from "./verify";
 
-function sh(script: string): { status: number | null; out: string } {
-    const r = spawnSync("bash", ["-c", script], { cwd: repo, encoding: "utf8", stdio: ["ignore", "pipe", "pipe"], maxBuffer: 256 << 20 });
-    return { status: r.status, out: `${r.stdout}\n${r.stderr}` };
-}
-
 /** A pulumi command on the dev stack with its lab config file. */
-const dev = (args: string) => sh(`. scripts/pulumi-env.sh && pulumi ${args} --stack dev --config-file ${labStackConfigPath("dev")}`);
-
-function timed<T>(what: string, f: () => T): T {
-    const t0 = Date.now();
-    try {
-        return f();
-    } finally {
-        log(`${what}: ${((Date.now() - t0) / 1000).toFixed(0)}s`);
-    }
-}
-
-function expectAll(outcomes: Outcome[]): void {
-    assert.ok(report(outcomes), outcomes.filter(o => !o.ok).map(o => `${o.name}: ${o.figure}`).join("; "));
-}
+const dev = stackCommand("dev");
 
 /** Nothing of harbor-ha on a VM: no installer, no fstab line, no mount. */
 function untouched(vm: string): boolean {
