@@ -125,7 +125,14 @@ place "$stage/${staged.tokenKey}" "$secret/core/private_key.pem" 0600
 place "$stage/${staged.tokenCert}" "$secret/registry/root.crt" 0644
 cd "$dir"
 : >"$log"
-./prepare >>"$log" 2>&1 || fail prepare
+# prepare deletes and rewrites <data_volume>/secret/cert (the proxy's copy of the certificate),
+# which every node shares: two nodes' prepare at once fail each other (utils/nginx.py: rmtree, then
+# makedirs). One at a time, under a lock on the shared volume (CephFS releases the lock of a node
+# that dies holding it once its session is stale).
+rc=0
+flock -w 600 -E 75 "$data/.harbor-ha-prepare.lock" ./prepare >>"$log" 2>&1 || rc=$?
+[ "$rc" != 75 ] || { echo "\${node_name}: another node held the prepare lock $data/.harbor-ha-prepare.lock for 600 s" >&2; exit 1; }
+[ "$rc" = 0 ] || fail prepare
 # prepare drew new values: every file that carries one gets the cluster's.
 while read -r file key value; do
   [ -f "$file" ] || fail "prepare wrote no $file:"
