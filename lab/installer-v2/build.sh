@@ -48,17 +48,8 @@ log() { printf '[installer-v2] %s\n' "$*" >&2; }
 now() { date +%s.%N; }
 since() { awk -v s="$1" -v e="$(date +%s.%N)" 'BEGIN{printf "%.1fs", e-s}'; }
 
-# Hash of a set of files: relative path, mode and content of each (as lab/installer/build.sh).
-tree_hash() {
-  local dir="$1"; shift
-  (
-    cd "$dir"
-    find "$@" -type f ! -path '*/__pycache__/*' ! -name '*.pyc' ! -name '*~' ! -name '.*.sw?' -print0 \
-      | sort -z | while IFS= read -r -d '' f; do
-          printf '%s %s %s\n' "$f" "$(stat -c %a "$f")" "$(sha256sum <"$f" | cut -c1-64)"
-        done
-  ) | sha256sum | cut -c1-16
-}
+# shellcheck source=lab/installer/tools/tree-hash.sh
+. "$here/../installer/tools/tree-hash.sh"
 
 t_all=$(now)
 mkdir -p "$cache"
