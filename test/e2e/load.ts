@@ -79,6 +79,8 @@ touch ${out}.done`;
 }
 
 export interface Load {
+    /** Attempts ended so far, counted without stopping anything. */
+    count(): number;
     /** Stops every loop, waits for the attempts in progress and counts them. */
     stop(): LoadResult;
 }
@@ -97,6 +99,10 @@ export function startLoad(s: Stack, repoTag: string): Load {
     const host = spawn("bash", ["-c", hostScript(s, ca, out, stop)], { detached: true, stdio: "ignore" });
     host.unref();
     return {
+        count(): number {
+            const lines = (t: string) => t.split("\n").filter(l => l.trim() !== "").length;
+            return Number(clientExec("cat /tmp/harbor-ha-load.out 2>/dev/null | wc -l").trim()) + (fs.existsSync(out) ? lines(fs.readFileSync(out, "utf8")) : 0);
+        },
         stop(): LoadResult {
             clientExec(`touch ${stopFile}`);
             fs.writeFileSync(stop, "");

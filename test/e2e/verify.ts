@@ -230,8 +230,10 @@ export function nodeKilled(s: Stack, tag: string): Outcome[] {
         labDocker(["kill", lost.vm]);
         while (!/^DOWN/.test(lbStates()[lost.name] ?? "") && Date.now() / 1000 - killedAt < 60) sleepMs(200);
         excludedAt = Date.now() / 1000;
-        // After the exclusion every request must succeed.
+        // After the exclusion every request must succeed: 20 s of them, and enough that the figure
+        // counts (however fast this machine is).
         sleepMs(20_000);
+        for (let i = 0; i < 120 && load.count() < minRequests / 2; i++) sleepMs(1000);
         startedAt = Date.now() / 1000;
         labDocker(["start", lost.vm]);
         while (lbStates()[lost.name] !== "UP" && Date.now() / 1000 - startedAt < 300) sleepMs(500);
