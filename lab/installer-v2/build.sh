@@ -123,22 +123,8 @@ for name, marker, value in (("prepare", "__VERSION__", version), ("harbor.yml.tm
 PY
 
 t=$(now)
-python3 - "$here/image" "$stage/app.tar" <<'PY'
-# Layer with the lab programs: root-owned, fixed mtime, no byte code.
-import os, sys, tarfile
-src, out = sys.argv[1], sys.argv[2]
-def norm(ti):
-    ti.uid = ti.gid = 0
-    ti.uname = ti.gname = ""
-    ti.mtime = 1751328000
-    return ti
-with tarfile.open(out, "w", format=tarfile.PAX_FORMAT) as tar:
-    for root, dirs, files in os.walk(src):
-        dirs[:] = sorted(d for d in dirs if d != "__pycache__")
-        for name in dirs + sorted(f for f in files if not f.endswith(".pyc")):
-            path = os.path.join(root, name)
-            tar.add(path, arcname=os.path.relpath(path, src), recursive=False, filter=norm)
-PY
+# Layer with the lab programs: root-owned, fixed mtime (lab/installer/tools/dir2layer.py).
+python3 "$here/../installer/tools/dir2layer.py" "$here/image" "$stage/app.tar" 1751328000
 
 python3 - "$stage/images.json" "$base_tar" "$v2_tar" "$stage/app.tar" "$version" "$schema" "$recipe" <<'PY'
 # The image list: Harbor's image names under harbor-lab/, the user Harbor's images run as.

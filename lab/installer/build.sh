@@ -79,22 +79,8 @@ cp -a "$here/tree/." "$h/"
 find "$h" \( -name '__pycache__' -o -name '*.pyc' \) -prune -exec rm -rf {} +
 
 t=$(now)
-python3 - "$here/image" "$stage/app.tar" <<'PY'
-# Layer with the lab programs (ui, adminserver, mysql entrypoint, schema): root-owned, fixed mtime.
-import os, sys, tarfile
-src, out = sys.argv[1], sys.argv[2]
-def norm(ti):
-    ti.uid = ti.gid = 0
-    ti.uname = ti.gname = ""
-    ti.mtime = 1512086400
-    return ti
-with tarfile.open(out, "w", format=tarfile.PAX_FORMAT) as tar:
-    for root, dirs, files in os.walk(src):
-        dirs[:] = sorted(d for d in dirs if d != "__pycache__")
-        for name in dirs + sorted(f for f in files if not f.endswith(".pyc")):
-            path = os.path.join(root, name)
-            tar.add(path, arcname=os.path.relpath(path, src), recursive=False, filter=norm)
-PY
+# Layer with the lab programs: root-owned, fixed mtime (lab/installer/tools/dir2layer.py).
+python3 "$here/tools/dir2layer.py" "$here/image" "$stage/app.tar" 1512086400
 
 cat >"$stage/images.json" <<EOF
 {

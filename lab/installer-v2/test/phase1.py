@@ -222,7 +222,7 @@ check(rc == 0 and key != first["data/secret/core/private_key.pem"].decode() and 
       "private_key.pem without root.crt: both replaced")
 bits = subprocess.run(["openssl", "rsa", "-in", os.path.join(host_data, "secret", "core", "private_key.pem"), "-noout", "-text"],
                       stdout=subprocess.PIPE, text=True).stdout
-check(key.startswith("-----BEGIN RSA PRIVATE KEY-----") and "4096 bit" in bits, "new key: PKCS#1, 4096 bits")
+check(key.startswith("-----BEGIN RSA ") and "4096 bit" in bits, "new key: PKCS#1, 4096 bits")
 
 print("prepare: failures")
 open(sk, "w").write(alnum(32))
