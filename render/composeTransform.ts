@@ -7,6 +7,8 @@ export interface ComposeTransform {
     /** Every volume under this prefix (the stock "/data") moves under dataPath. */
     dataVolumePrefix: string;
     dataPath: string;
+    /** Volumes (by their stock path) that stay on each node instead, and where: { "/data/config": "/opt/harbor/node-local/config" }. */
+    nodeLocal?: Readonly<Record<string, string>>;
     /** Services replaced by external ones: removed with every depends_on on them. */
     dropServices: readonly string[];
     proxyService: string;
@@ -16,6 +18,8 @@ export interface ComposeTransform {
 
 /** The path under dataPath, keeping a trailing slash (a directory mount) as the original has it. */
 function movePath(p: string, t: ComposeTransform): string | undefined {
+    const local = t.nodeLocal?.[p.replace(/\/+$/, "")];
+    if (local !== undefined) return p.endsWith("/") ? `${local.replace(/\/+$/, "")}/` : local;
     const prefix = t.dataVolumePrefix.replace(/\/+$/, "");
     if (p !== prefix && !p.startsWith(`${prefix}/`)) return undefined;
     const moved = path.posix.join(t.dataPath, p.slice(prefix.length)).replace(/\/+$/, "");

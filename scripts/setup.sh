@@ -24,9 +24,11 @@ if [ "${1:-}" != --no-lab ]; then
   lab/scripts/host-tools.sh
   (lab/scripts/engine.sh start && lab/images/build.sh) >"$logs/setup-images.log" 2>&1 &
   jobs+=("$!:lab images:$logs/setup-images.log")
-  # One after the other: the 2.x installer reuses the 1.x one's Debian base layer.
-  (lab/installer/build.sh && lab/installer-v2/build.sh) >"$logs/setup-installer.log" 2>&1 &
-  jobs+=("$!:lab installers (1.x, 2.x):$logs/setup-installer.log")
+  # One after the other: the 2.x installers reuse the 1.x one's Debian base layer. The older 2.x
+  # releases are the e2e's upgrade path (test/e2e/upgradeV2.ts).
+  (lab/installer/build.sh && lab/installer-v2/build.sh && lab/installer-v2/build.sh --version v2.14.4 &&
+    lab/installer-v2/build.sh --version v2.15.0) >"$logs/setup-installer.log" 2>&1 &
+  jobs+=("$!:lab installers (1.x, 2.x: 2.15.2, 2.14.4, 2.15.0):$logs/setup-installer.log")
   log "compose v2 plugin, lab images and installers building in the background (logs in $logs)"
 fi
 rc=0

@@ -38,7 +38,7 @@ function python(minor: number): PythonRequirement {
 }
 
 export function harborV1(version: string, minor: number): Flavor {
-    const keys: V1Keys = { cfgHasDbHost: minor >= 3, cfgHasRedisUrl: minor >= 4, redisUrlForm: minor >= 5 ? "url" : "comma" };
+    const keys: V1Keys = { cfgHasDbHost: minor >= 3, cfgHasRedisUrl: minor >= 4, redisUrlForm: minor >= 5 ? "url" : "comma", jsonConfigStore: minor <= 3 };
     // Only 1.5 ships a redis container (sessions and jobs); the external Redis replaces it.
     const replacedServices = minor >= 5 ? ["mysql", "redis"] : ["mysql"];
     const flavor: Flavor = {
@@ -94,6 +94,8 @@ function renderNodeFiles(installer: Readonly<Record<string, string>>, s: NodeSet
         {
             path: files.compose, mode: "0644", content: transformCompose(read(files.compose), {
                 dataVolumePrefix: "/data", dataPath: l.dataPath, dropServices,
+                // RESET=true reloads every setting from the node's env at each start, so no node needs another's copy.
+                nodeLocal: k.jsonConfigStore ? { "/data/config": adminserverConfigDir(l.installDir) } : undefined,
                 proxyService: "proxy", proxyPorts: [`${l.port}:${s.protocol === "https" ? 443 : 80}`, `${l.healthPort}:${l.healthPort}`],
             }),
         },
@@ -105,6 +107,11 @@ function renderNodeFiles(installer: Readonly<Record<string, string>>, s: NodeSet
         { path: `${stageDir}/${staged.tokenCert}`, mode: "0644", content: s.tokenCertificatePem },
         { path: `${stageDir}/${staged.secretKey}`, mode: "0600", content: s.shared.secretkey },
     ];
+}
+
+/** Where a 1.1-1.3 node keeps the adminserver's config.json (see V1Keys.jsonConfigStore). */
+export function adminserverConfigDir(installDir: string): string {
+    return `${installDir.replace(/\/+$/, "")}/node-local/config`;
 }
 
 /**

@@ -11,6 +11,12 @@ export interface V1Keys {
     cfgHasRedisUrl: boolean;
     /** 1.5's jobservice reads harbor.cfg's redis_url and only translates the comma form when Go's url.Parse fails. */
     redisUrlForm: "comma" | "url";
+    /**
+     * The adminserver keeps its settings in config.json (1.1-1.3; from 1.4 in MySQL, CFG_DRIVER's
+     * default). It rewrites that file in place at every start, so on shared storage another
+     * node's adminserver can read it empty or half written and answer 500: it stays on the node.
+     */
+    jsonConfigStore: boolean;
 }
 
 export function renderHarborCfg(template: string, k: V1Keys, s: NodeSettings): string {

@@ -13,10 +13,10 @@ const mdsTickMarginSeconds = 10;
  * docker.service's ExecStartPre. A node that crashed left a CephFS session whose capabilities the
  * MDS revokes only once the session is stale (session_timeout after its last renewal, which came
  * before this boot). Until then a write to a file the dead session had open waits for them, and
- * every other node's lookups of that file queue behind the write: Harbor 1.x's adminserver rewrites
- * config.json whenever it starts, so a node back within session_timeout stalled the whole cluster
- * (measured in the lab: 46 s, every node failing the load balancer's checks). The age of PID 1 is
- * the time since boot (on a VM, and in the lab's VM containers).
+ * every other node's lookups of that file queue behind the write. Measured with Harbor 1.x's
+ * config.json while it was shared (now node-local, render/flavors/v1.ts): a node back within
+ * session_timeout stalled the whole cluster for 46 s. Any shared file the dead session held does
+ * the same. The age of PID 1 is the time since boot (on a VM, and in the lab's VM containers).
  */
 export const cephSettleScript = `#!/bin/sh
 # harbor-ha: docker.service waits until this node's CephFS session from before its boot is stale.

@@ -215,6 +215,23 @@ export function nodeCurl(s: Stack, address: string, args: string): string {
     return `curl -sS -m 10 --cacert /root/ca.crt --resolve ${s.domain}:${s.port}:${address} ${args}`;
 }
 
+/**
+ * A request to one node as the admin API user (basic auth, no session: Harbor checks no CSRF token
+ * then). The password and the JSON body reach the client on stdin, not on a command line.
+ */
+export function adminApi(s: Stack, address: string, method: string, path: string, json?: unknown): { status: number; headers: string; body: string } {
+    const out = clientExec(`read -r pw
+h=$(mktemp); k=$(mktemp)
+printf 'user = "admin:%s"\n' "$pw" >"$k"
+${nodeCurl(s, address, `-K "$k" -X ${method} -D "$h" ${json === undefined ? "" : "-H 'Content-Type: application/json' --data-binary @-"} -w '\n%{http_code}' https://${s.host}${path}`)}
+echo; echo '--headers--'; tr -d '\r' <"$h"; rm -f "$h" "$k"`, `${s.adminPassword}
+${json === undefined ? "" : JSON.stringify(json)}`);
+    const [main, headers] = out.split("\n--headers--\n");
+    const lines = main.trimEnd().split("\n");
+    const status = Number(lines.pop());
+    return { status, headers: headers ?? "", body: lines.join("\n") };
+}
+
 /** Logs in to the UI on one node (POST /login) and returns the session cookie value. */
 export function uiLogin(s: Stack, address: string): string {
     const cookie = clientExec(`read -r pw

@@ -1,8 +1,8 @@
 // The lab end to end with Harbor 2.x (stack dev-v2: the lab's 2.15.2 stand-in, PostgreSQL):
 // `npm run demo -- --stack dev-v2` from a clean lab, the HA checks of 2.x through the load
 // balancer with a negative control per shared secret, a second up with no changes, a node lost,
-// destroy keeping the database and the data, and a new up serving the old image. Torn down at the
-// end. Runs after lab.test.ts (one lab runs one stack at a time).
+// destroy keeping the database and the data, a new up serving the old image, and upgrades across
+// releases (2.14.4 -> 2.15.0 -> 2.15.2). Torn down at the end. Runs after lab.test.ts (one lab runs one stack at a time).
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { labStackConfigPath } from "../../scripts/labStack";
@@ -12,6 +12,7 @@ import { keypairServed, loginsThroughLb, nodeLost, pushNode1PullNode3 } from "./
 import {
     jobRunByAnotherNode, uiSessionAndCsrfShared, unsharedCsrfKeyFails, unsharedJobserviceSecretFails, unsharedSecretKeyFailsV2, unsharedTokenKeyFails,
 } from "./verifyV2";
+import { upgradeAcrossReleases } from "./upgradeV2";
 
 const stack = "dev-v2";
 const v2 = stackCommand(stack);
@@ -112,5 +113,11 @@ describe("the lab, end to end, Harbor 2.x", { concurrency: 1 }, () => {
         startClient(s);
         const id = pullThrough(s, s.host, `library/harbor-ha-probe:${tag}`);
         assert.match(id, /^sha256:/);
+    });
+
+    it("an upgrade to a newer schema stops every node and migrates once; one with the same schema goes node by node under load", () => {
+        const r = timed("upgrades", () => upgradeAcrossReleases(s, tag));
+        s = r.stack;
+        expectAll(r.outcomes);
     });
 });

@@ -1,6 +1,6 @@
 // Harbor 2.x's UI session, CSRF token and job APIs, used from the lab's client machine through
 // one node (the domain resolved to that node), as a browser and an API user would.
-import { clientExec, inVm, nodeCurl, Stack } from "./lab";
+import { adminApi, clientExec, inVm, nodeCurl, Stack } from "./lab";
 
 /** A browser's state after logging in on one node: its cookie jar (in the client) and CSRF token. */
 export interface UiSession {
@@ -33,18 +33,6 @@ export function uiRequestV2(s: Stack, address: string, ui: UiSession, method: st
         json === undefined ? undefined : JSON.stringify(json)).split("\n");
     const status = Number(out.pop());
     return { status, body: out.join("\n") };
-}
-
-/** A request as the admin API user (basic auth, no session: Harbor checks no CSRF token then). */
-export function adminApi(s: Stack, address: string, method: string, path: string, json?: unknown): { status: number; headers: string; body: string } {
-    const out = clientExec(`read -r pw
-h=$(mktemp)
-${nodeCurl(s, address, `-u "admin:$pw" -X ${method} -D "$h" ${json === undefined ? "" : `-H 'Content-Type: application/json' -d '${JSON.stringify(json)}'`} -w '\\n%{http_code}' https://${s.host}${path}`)}
-echo; echo '--headers--'; tr -d '\\r' <"$h"; rm -f "$h"`, `${s.adminPassword}\n`);
-    const [main, headers] = out.split("\n--headers--\n");
-    const lines = main.trimEnd().split("\n");
-    const status = Number(lines.pop());
-    return { status, headers: headers ?? "", body: lines.join("\n") };
 }
 
 export interface GcRun {

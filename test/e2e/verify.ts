@@ -6,12 +6,13 @@ import { spawnSync } from "node:child_process";
 import * as path from "path";
 import { between, describeLoad, LoadResult, sleepMs, startLoad } from "./load";
 import {
-    Attempts, cache, fmtAttempts, healthy, installerVariant, inVm, labDocker, lbStates, log, logins, pulumi, repo, stackArgs, pullThrough, pulls, pushThrough, readStack, restartHarbor, servedKeys, Stack,
+    adminApi, Attempts, cache, fmtAttempts, installerVariant, labDocker, lbStates, log, logins, pulumi, repo, stackArgs, pullThrough, pulls, pushThrough, readStack, servedKeys, Stack,
     startClient, uiCurrentUser, uiLogin, unshareKeys, unshareSecretKey, unshareSessions, waitHealthy,
 } from "./lab";
 import {
     jobRunByAnotherNode, uiSessionAndCsrfShared, unsharedCsrfKeyFails, unsharedJobserviceSecretFails, unsharedSecretKeyFailsV2, unsharedTokenKeyFails,
 } from "./verifyV2";
+import { upgradeAcrossReleases } from "./upgradeV2";
 
 export interface Outcome {
     name: string;
@@ -99,32 +100,52 @@ export function sessionsShared(s: Stack): Outcome[] {
 }
 
 /**
- * The secretkey encrypts the settings the nodes share (config store, database). With node 3 on
- * another key, what it writes is garbage to the others: node 1's ui, restarted, reads its MySQL
- * password as garbage and cannot start. Restored, node 1 starts again.
+ * The secretkey encrypts what the nodes share in MySQL, e.g. a replication target's password (1.x
+ * keeps its settings file on each node). A target stored through node 1 and pinged through node 3:
+ * with node 3 on another secretkey, it decrypts the password to garbage and the registry refuses
+ * it (401); restored, the ping succeeds. The target is the cluster's own registry, by the load
+ * balancer's name; the lab's CA is not in the ui's trust store, so node 3 is told not to verify
+ * remote certificates (`verify_remote_cert`, a setting each 1.1-1.3 node keeps, reset at its start).
  */
-export function unsharedSecretKeyFails(s: Stack): Outcome[] {
+export function unsharedSecretKeyFails(s: Stack, tag: string): Outcome[] {
     const one = first(s);
-    const restore = unshareSecretKey(last(s).vm, s.dataPath);
-    let broken: boolean;
+    const three = last(s);
+    const insecure = (verify: boolean) => adminApi(s, three.address, "PUT", "/api/configurations", { verify_remote_cert: verify }).status;
+    const endpoint = `https://${s.host}`;
+    // Harbor allows one target per endpoint: an earlier run's goes first.
+    const listed = adminApi(s, one.address, "GET", "/api/targets");
+    for (const t of (listed.status === 200 ? JSON.parse(listed.body) : []) as { id: number; endpoint: string }[]) {
+        if (t.endpoint === endpoint) adminApi(s, one.address, "DELETE", `/api/targets/${t.id}`);
+    }
+    const created = adminApi(s, one.address, "POST", "/api/targets", { name: `hh-${tag}`, endpoint, username: "admin", password: s.adminPassword });
+    const id = /^location:\s*\/?(?:api\/targets\/)?([0-9]+)\s*$/im.exec(created.headers)?.[1];
+    if (created.status !== 201 || !id) {
+        return [{ name: `secretkey: a replication target stored through ${one.name}`, figure: `HTTP ${created.status} ${created.body.slice(0, 200)}`, ok: false }];
+    }
+    const ping = () => {
+        const r = adminApi(s, three.address, "POST", `/api/targets/${id}/ping`);
+        return { status: r.status, text: `HTTP ${r.status}${r.status === 200 ? "" : ` ${r.body.trim().slice(0, 120)}`}` };
+    };
+    insecure(false);
+    const shared = ping();
+    const restore = unshareSecretKey(three.vm, s.dataPath);
+    let unshared: { status: number; text: string };
     try {
-        waitHealthy(s, [last(s).address]);
-        // A marker so only log lines after this restart count.
-        const since = inVm(one.vm, "date -u +%Y-%m-%dT%H:%M:%SZ").trim();
-        restartHarbor(one.vm, ["ui"]);
-        broken = inVm(one.vm, `for i in $(seq 90); do
-  docker logs --since ${since} harbor-ui 2>&1 | grep -q 'FATAL: failed to initialize the database' && { echo seen; exit 0; }
-  sleep 1
-done; echo unseen`).trim() === "seen" && !healthy(s, one.address);
+        waitHealthy(s, [three.address]);
+        insecure(false);
+        unshared = ping();
     } finally {
         restore();
     }
-    waitHealthy(s, [last(s).address]);
-    restartHarbor(one.vm, ["ui"]);
-    waitHealthy(s, [one.address]);
+    waitHealthy(s, [three.address]);
+    insecure(false);
+    const again = ping();
+    insecure(true);
+    adminApi(s, one.address, "DELETE", `/api/targets/${id}`);
     return [
-        { name: `secretkey not shared: ${one.name}'s ui reads what ${last(s).name} encrypted (must fail)`, figure: broken ? "cannot start: its MySQL password decrypts to garbage" : "started", ok: broken },
-        { name: "secretkey shared again", figure: `${one.name} ${healthy(s, one.address) ? "healthy" : "NOT healthy"}`, ok: healthy(s, one.address) },
+        { name: `secretkey shared: ${three.name} pings the target stored through ${one.name}`, figure: shared.text, ok: shared.status === 200 },
+        { name: `secretkey not shared: ${three.name} decrypts ${one.name}'s target password (must fail)`, figure: unshared.text, ok: unshared.status === 401 },
+        { name: "secretkey shared again", figure: again.text, ok: again.status === 200 },
     ];
 }
 
@@ -168,16 +189,17 @@ export function underLoad(s: Stack, tag: string, name: string, change: () => voi
     };
 }
 
-/** `pulumi up` of the stack with its lab config file and extra arguments; its exit status and output. */
-function up(s: Stack, extra: string[]): { status: number | null; out: string } {
-    const r = spawnSync("bash", ["-c", '. scripts/pulumi-env.sh && exec pulumi up --yes --skip-preview "$@"', "pulumi", ...stackArgs(s.name), ...extra],
+/** `pulumi <op> --yes --skip-preview` on the stack with its lab config file; its exit status and output. */
+export function stackRun(s: Stack, op: "up" | "destroy", extra: string[] = []): { status: number | null; out: string } {
+    const r = spawnSync("bash", ["-c", '. scripts/pulumi-env.sh && exec pulumi "$@"', "pulumi", op, "--yes", "--skip-preview", ...stackArgs(s.name), ...extra],
         { cwd: repo, encoding: "utf8", maxBuffer: 256 << 20 });
     return { status: r.status, out: `${r.stdout}\n${r.stderr}` };
 }
 
-function upUnderLoad(s: Stack, tag: string, name: string, extra: string[]): Outcome[] {
+/** `pulumi up` under load: it must drain every node first and every request must succeed. */
+export function upUnderLoad(s: Stack, tag: string, name: string, extra: string[]): Outcome[] {
     let r = { status: null as number | null, out: "" };
-    const o = underLoad(s, tag, name, () => { r = up(s, extra); });
+    const o = underLoad(s, tag, name, () => { r = stackRun(s, "up", extra); });
     const drained = s.nodes.filter(n => r.out.includes(`${n.name}: drained`)).length;
     return [
         { name: `${name}: pulumi up`, figure: r.status === 0 ? `done, ${drained}/${s.nodes.length} nodes drained first` : `failed: ${r.out.slice(-1500)}`, ok: r.status === 0 && drained === s.nodes.length },
@@ -282,7 +304,7 @@ if (require.main === module) {
     if (s.generation === 1) {
         step(() => sessionsShared(s));
         step(() => unsharedKeysFail(s));
-        step(() => unsharedSecretKeyFails(s));
+        step(() => unsharedSecretKeyFails(s, tag));
     } else {
         step(() => uiSessionAndCsrfShared(s, tag));
         step(() => jobRunByAnotherNode(s));
@@ -299,5 +321,6 @@ if (require.main === module) {
     }
     step(() => nodeKilled(s, tag));
     waitHealthy(s, s.nodes.map(n => n.address));
+    if (s.generation === 2) step(() => upgradeAcrossReleases(s, tag).outcomes);
     process.exit(report(outcomes) ? 0 : 1);
 }

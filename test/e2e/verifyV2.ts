@@ -2,8 +2,8 @@
 // CSRF token from one node accepted by another, and a job submitted on one node run by another
 // node's jobservice. The claims both generations share are in verify.ts.
 import { randomBytes } from "node:crypto";
-import { Attempts, fmtAttempts, logins, Stack, waitHealthy } from "./lab";
-import { adminApi, deviate, gcThrough, GcRun, jobserviceHost, uiLoginV2, uiRequestV2 } from "./labV2";
+import { adminApi, Attempts, fmtAttempts, logins, Stack, waitHealthy } from "./lab";
+import { deviate, gcThrough, GcRun, jobserviceHost, uiLoginV2, uiRequestV2 } from "./labV2";
 import type { Outcome } from "./verify";
 
 const fmt = fmtAttempts;

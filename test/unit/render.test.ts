@@ -35,7 +35,7 @@ const settings: NodeSettings = {
     redis: { host: "redis.example.test", port: 6379, password: "Redis/Pw+1%", dbIndex: 0, poolSize: 100 },
     adminPassword: "Adm1nPassword", tokenPrivateKeyPem: "KEY", tokenCertificatePem: "CERT", shared: { secretkey: "0123456789abcdef" },
 };
-const keys12: V1Keys = { cfgHasDbHost: false, cfgHasRedisUrl: false, redisUrlForm: "comma" };
+const keys12: V1Keys = { cfgHasDbHost: false, cfgHasRedisUrl: false, redisUrlForm: "comma", jsonConfigStore: true };
 const composeArgs = {
     dataVolumePrefix: "/data", dataPath: "/mnt/cephfs/harbor/data", dropServices: ["mysql"], proxyService: "proxy", proxyPorts: ["8070:80"],
 };
@@ -89,6 +89,16 @@ describe("each 1.x flavor's harbor.cfg and env templates (golden)", () => {
             "1.5's job service reads the URL form (a DNS host in the comma form parses as a URL scheme)");
         });
     }
+    it("keeps the adminserver's config.json on the node where Harbor rewrites it at every start (1.1-1.3)", () => {
+        for (const [v, local] of [["1.1.2", true], ["1.2.2", true], ["1.3.0", true], ["1.4.0", false], ["1.5.4", false]] as const) {
+            const out = requireFlavor(v).renderNodeFiles({ ...v1Files(v), "docker-compose.yml": installer("docker-compose.yml") }, settings, layout)
+                .find(f => f.path === "docker-compose.yml")!.content;
+            const vols = (parse(out) as { services: Record<string, { volumes: string[] }> }).services.adminserver.volumes;
+            const config = vols.find(x => x.endsWith(":/etc/adminserver/config/:z"));
+            assert.equal(config, local ? "/opt/harbor/node-local/config/:/etc/adminserver/config/:z" : "/mnt/cephfs/harbor/data/config/:/etc/adminserver/config/:z", v);
+            assert.ok(vols.includes("/mnt/cephfs/harbor/data/secretkey:/etc/adminserver/key:z"), `${v}: the secretkey stays shared`);
+        }
+    });
     it("drops the services the external ones replace: mysql, and 1.5's redis", () => {
         const doc = parseDocument(installer("docker-compose.yml"));
         doc.setIn(["services", "redis"], doc.createNode({ image: "vmware/redis-photon", volumes: ["/data/redis:/data"] }));

@@ -351,6 +351,12 @@ def main():
     check(status == 200, "PUT /api/v2.0/configurations on a (basic auth, no session: no CSRF)")
     status, _, body = b.request("POST", "/api/v2.0/ldap/ping", {"Authorization": BASIC})
     check(status == 200 and json.loads(body)["success"], "b reads the search password a stored (same secretkey)", body[:200])
+    status, _, body = b.request("GET", "/api/v2.0/systeminfo")
+    anon = json.loads(body) if status == 200 else {}
+    status, _, body = b.request("GET", "/api/v2.0/systeminfo", {"Authorization": BASIC})
+    authed = json.loads(body) if status == 200 else {}
+    check("harbor_version" not in anon and "auth_mode" in anon and authed.get("harbor_version", "").startswith("v2."),
+          "systeminfo: harbor_version only for an authenticated caller (row 42)", "%s / %s" % (anon, authed))
     j = gc(a)
     check(j.get("job_status") == "Success" and j.get("lab_run_on"), "GC job from a: Success, ran on %s" % j.get("lab_run_on"), str(j))
     check(push_pull(a, b), "docker push to a, docker pull from b (nginx -> core -> registry, shared storage)")

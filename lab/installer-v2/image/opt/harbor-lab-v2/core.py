@@ -6,7 +6,7 @@ conformance table, with the real files and lines):
   start      migrate the schema in PostgreSQL under an advisory lock (core_migrate.py), set the
              admin password from HARBOR_ADMIN_PASSWORD once, then serve :8080
   GET  /api/v2.0/ping              "Pong", no auth, checks nothing
-  GET  /api/v2.0/systeminfo        version (lab: harbor_version ends "-lab"), no auth
+  GET  /api/v2.0/systeminfo        auth mode; with a login also harbor_version ("v2.15.2-lab")
   POST /c/login                    form principal/password -> cookie sid (session in Redis db 0)
   GET  /c/log_out
   GET  /api/v2.0/users/current     401 without a session / basic auth
@@ -330,8 +330,13 @@ class Handler(http.server.BaseHTTPRequestHandler):
         self.send(200, "Pong", ctype="text/plain")
 
     def systeminfo(self):
-        self.send(200, {"harbor_version": VERSION, "auth_mode": "db_auth",
-                        "external_url": env("EXT_ENDPOINT"), "lab_schema_version": core_migrate.schema_version()})
+        # As Harbor: the version and URLs are "protected" info, only for an authenticated caller.
+        info = {"auth_mode": "db_auth", "primary_auth_mode": False, "self_registration": False, "banner_message": ""}
+        if self.current_user():
+            ext = env("EXT_ENDPOINT")
+            info.update({"harbor_version": VERSION, "external_url": ext, "registry_url": ext.split("://", 1)[-1],
+                         "current_time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "read_only": False})
+        self.send(200, info)
 
     # -- sessions
 

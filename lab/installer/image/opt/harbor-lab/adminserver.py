@@ -5,7 +5,8 @@ What it does, as the real one does:
   * reads the secret key from /etc/adminserver/key (<secretkey_path>/secretkey on the
     host); it must be a 16-character file, otherwise the service exits with an error;
   * keeps the system configuration in /etc/adminserver/config/config.json
-    (/data/config/ on the host).  With RESET=true, or when the file is missing, every
+    (/data/config/ on the host in Harbor's compose file), rewriting it in place at every
+    start and on every settings change (PUT /api/configurations).  With RESET=true, or when the file is missing, every
     setting is (re)loaded from the environment; otherwise only the few settings Harbor
     re-reads on every start are refreshed (EXT_ENDPOINT, MYSQL_PWD, MAX_JOB_WORKERS,
     CFG_EXPIRATION, ADMIRAL_URL, WITH_NOTARY, WITH_CLAIR, CLAIR_DB_PASSWORD) and, for
@@ -16,17 +17,16 @@ What it does, as the real one does:
   * serves GET /api/configurations (cookie "secret" = UI_SECRET or JOBSERVICE_SECRET),
     which the ui reads its settings (MySQL included) from.
 """
-import base64
 import http.server
 import json
 import os
-import secrets
 import signal
 import socketserver
 import sys
 import time
 
-from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
+import reversible
+from reversible import decrypt, encrypt
 
 CFG_PATH = os.environ.get("JSON_CFG_STORE_PATH", "/etc/adminserver/config/config.json")
 KEY_PATH = os.environ.get("KEY_PATH", "/etc/adminserver/key")
@@ -95,22 +95,6 @@ def load_key():
     return key
 
 
-def encrypt(key, text):
-    iv = secrets.token_bytes(16)
-    enc = Cipher(algorithms.AES(key), modes.CFB(iv)).encryptor()
-    return "<enc-v1>" + base64.b64encode(iv + enc.update(text.encode()) + enc.finalize()).decode()
-
-
-def decrypt(key, text):
-    if not isinstance(text, str) or not text.startswith("<enc-v1>"):
-        return text
-    raw = base64.b64decode(text[len("<enc-v1>"):])
-    dec = Cipher(algorithms.AES(key), modes.CFB(raw[:16])).decryptor()
-    # CFB has no authentication: another key yields garbage, not an error (Go's JSON
-    # then turns its invalid UTF-8 into U+FFFD, as errors="replace" does here).
-    return (dec.update(raw[16:]) + dec.finalize()).decode("utf-8", errors="replace")
-
-
 def read_config(key):
     """config.json with its encrypted fields decrypted (the json store re-reads the file)."""
     with open(CFG_PATH) as f:
@@ -142,31 +126,38 @@ def init_config(key):
             if cfg[k] != from_env(k):
                 log("WARNING: stored %s=%r differs from the environment (%r); keeping the stored "
                     "value like Harbor does. Set RESET=true to reload it.", k, cfg[k], from_env(k))
-    out = {k: (encrypt(key, v) if k in ENCRYPTED and isinstance(v, str) else v) for k, v in cfg.items()}
     os.makedirs(os.path.dirname(CFG_PATH), exist_ok=True)
-    # KNOWN DEVIATION (conformance row 24): Harbor writes in place (ioutil.WriteFile), and another
-    # node reading meanwhile gets an empty or partial file and answers 500; harbor-ha does not
-    # handle that yet, so the stand-in still writes a temporary file and renames it.
-    tmp = CFG_PATH + ".tmp.%d" % os.getpid()
-    with open(tmp, "w") as f:
-        json.dump(out, f, indent=1, sort_keys=True)
-    os.replace(tmp, CFG_PATH)
+    write_config(key, cfg)
     log("configuration written to %s", CFG_PATH)
     return cfg
+
+
+def write_config(key, updates):
+    """Harbor's json store Write: read the file, merge, write it IN PLACE (ioutil.WriteFile:
+    open with O_TRUNC, one write; 0600 when created). A reader on another node meanwhile sees
+    an empty or partial file (conformance row 24). A file that does not parse fails the write."""
+    stored = None
+    if os.path.isfile(CFG_PATH):
+        with open(CFG_PATH, "rb") as f:
+            raw = f.read()
+        stored = json.loads(raw) if raw else None
+    merged = dict(stored or {})
+    merged.update({k: (encrypt(key, v) if k in ENCRYPTED and isinstance(v, str) else v) for k, v in updates.items()})
+    data = json.dumps(merged, indent=2, sort_keys=True).encode()
+    fd = os.open(CFG_PATH, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    try:
+        os.write(fd, data)
+    finally:
+        os.close(fd)
 
 
 def read_key():
     """The key file, read on every use like Harbor's FileKeyProvider; None when unusable."""
     try:
-        with open(KEY_PATH, "rb") as f:
-            key = f.read()
-    except OSError as e:
+        return reversible.read_key(KEY_PATH)
+    except (OSError, ValueError) as e:
         log("ERROR: failed to read the secret key %s: %s", KEY_PATH, e)
         return None
-    if len(key) not in (16, 24, 32):
-        log("ERROR: crypto/aes: invalid key size %d", len(key))
-        return None
-    return key
 
 
 class Handler(http.server.BaseHTTPRequestHandler):
@@ -183,16 +174,47 @@ class Handler(http.server.BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(body)
 
+    def authorized(self):
+        """Cookie "secret" = UI_SECRET or JOBSERVICE_SECRET, else 401 sent."""
+        secret = ""
+        for part in self.headers.get("Cookie", "").split(";"):
+            k, _, v = part.strip().partition("=")
+            if k == "secret":
+                secret = v
+        if not secret or secret not in (os.environ.get("UI_SECRET", ""), os.environ.get("JOBSERVICE_SECRET", "")):
+            self.send(401, {"code": 401, "message": "UnAuthorized"})
+            return False
+        return True
+
+    def do_PUT(self):
+        """UpdateCfgs: the settings in the body merged into config.json (CfgStore.Write)."""
+        path = self.path.split("?", 1)[0].rstrip("/")
+        body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        if path != "/api/configurations":
+            self.send(404, {"code": 404, "message": "not found"})
+            return
+        if not self.authorized():
+            return
+        try:
+            updates = json.loads(body or b"{}")
+        except ValueError as e:
+            self.send(400, {"code": 400, "message": str(e)})
+            return
+        key = read_key()
+        try:
+            if key is None or not isinstance(updates, dict):
+                raise ValueError("no usable key or not a JSON object")
+            write_config(key, updates)
+        except (OSError, ValueError) as e:
+            log("ERROR: failed to update system configurations: %s", e)
+            self.send(500, {"code": 500, "message": "Internal Server Error"})
+            return
+        self.send(200, {})
+
     def do_GET(self):
         path = self.path.split("?", 1)[0].rstrip("/")
         if path == "/api/configurations":
-            secret = ""
-            for part in self.headers.get("Cookie", "").split(";"):
-                k, _, v = part.strip().partition("=")
-                if k == "secret":
-                    secret = v
-            if not secret or secret not in (os.environ.get("UI_SECRET", ""), os.environ.get("JOBSERVICE_SECRET", "")):
-                self.send(401, {"code": 401, "message": "UnAuthorized"})
+            if not self.authorized():
                 return
             key = read_key()
             try:

@@ -16,6 +16,12 @@ the conformance table: each behaviour with the real file and tag it follows):
   GET  /api/systeminfo      JSON with registry_url and harbor_version; asks the adminserver
                             on every call (500 when it cannot)
   POST /service/notifications  registry events (counted in the repository table)
+  PUT  /api/configurations  settings handed to the adminserver (admin)
+  POST /api/targets         a replication target; its password encrypted with the secretkey
+                            (/etc/ui/key), stored in MySQL (admin)
+  POST /api/targets/ID/ping the stored password decrypted with this node's secretkey, then the
+                            target registry pinged with it as Harbor's token authorizer does
+  GET  /api/targets, DELETE /api/targets/ID   list (passwords blanked) and remove (admin)
 
 Like Harbor's ui, it takes its settings (MySQL included) from the adminserver
 (ADMIN_SERVER_URL, default http://adminserver; cookie "secret" = UI_SECRET), waiting up
@@ -37,8 +43,11 @@ import signal
 import socketserver
 import string
 import sys
+import re
+import ssl
 import threading
 import time
+import urllib.error
 import urllib.parse
 import urllib.request
 
@@ -46,6 +55,8 @@ import pymysql
 import redis
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding
+
+import reversible
 
 VERSION = "v1.2.2-lab"
 ISSUER = "harbor-token-issuer"
@@ -78,6 +89,8 @@ SESSION_COOKIE = APP_CONF["sessionname"]
 SESSION_TTL = int(APP_CONF["sessiongcmaxlifetime"])
 LISTEN_PORT = int(env("LAB_UI_PORT", APP_CONF.get("httpport", "80")))
 KEY_PATH = env("LAB_TOKEN_KEY_PATH", "/etc/ui/private_key.pem")
+# The secretkey (config.SecretKey: a FileKeyProvider on KEY_PATH, default /etc/ui/key).
+SECRET_KEY_PATH = env("KEY_PATH", "/etc/ui/key")
 
 
 # ---------------------------------------------------------------- settings (from the adminserver)
@@ -402,6 +415,63 @@ def bool_setting(name, default="on"):
     return setting(name, default).lower() in ("on", "true", "1", "yes")
 
 
+# The keys ConfigAPI.Put accepts (validKeys @ v1.2.2, those the lab's adminserver knows).
+CONFIG_KEYS = ("auth_mode", "email_from", "email_host", "email_identity", "email_password", "email_port",
+               "email_ssl", "email_username", "ldap_base_dn", "ldap_filter", "ldap_scope", "ldap_search_dn",
+               "ldap_search_password", "ldap_timeout", "ldap_uid", "ldap_url", "project_creation_restriction",
+               "self_registration", "token_expiration", "verify_remote_cert")
+
+
+def format_endpoint(endpoint):
+    """utils.FormatEndpoint: trimmed, http:// when it has no scheme, no trailing slash."""
+    endpoint = endpoint.strip().rstrip("/")
+    if endpoint and not endpoint.startswith(("http://", "https://")):
+        endpoint = "http://" + endpoint
+    return endpoint
+
+
+class RegistryError(Exception):
+    """registry_error.HTTPError: the remote's status code and body."""
+
+    def __init__(self, status, detail):
+        super().__init__("%d %s" % (status, detail))
+        self.status, self.detail = status, detail
+
+
+def _get(url, ctx, headers=None):
+    """One GET; (status, headers, body) whatever the status. Network and TLS errors raise OSError."""
+    req = urllib.request.Request(url, headers=headers or {})
+    try:
+        with urllib.request.urlopen(req, timeout=15, context=ctx) as r:
+            return r.status, r.headers, r.read()
+    except urllib.error.HTTPError as e:
+        return e.code, e.headers, e.read()
+
+
+def ping_registry(endpoint, username, password, insecure):
+    """Registry.Ping through NewStandardTokenAuthorizer (src/common/utils/registry @ v1.2.2): GET
+    /v2/ for the Bearer challenge, a token from its realm with the basic credential (a non-200
+    answer is the error), then GET /v2/ with the token, which must answer 200."""
+    ctx = ssl._create_unverified_context() if insecure else ssl.create_default_context()
+    ping_url = endpoint.rstrip("/") + "/v2/"
+    _, headers, _ = _get(ping_url, ctx)
+    challenge = headers.get("WWW-Authenticate") or ""
+    auth = {}
+    if challenge.lower().startswith("bearer "):
+        params = dict(re.findall(r'(\w+)="([^"]*)"', challenge))
+        realm = params.get("realm", "")
+        if realm:
+            q = urllib.parse.urlencode({"service": params.get("service", "")})
+            basic = base64.b64encode(("%s:%s" % (username, password)).encode()).decode()
+            status, _, body = _get("%s?%s" % (realm, q), ctx, {"Authorization": "Basic " + basic})
+            if status != 200:
+                raise RegistryError(status, body.decode(errors="replace"))
+            auth = {"Authorization": "Bearer " + json.loads(body)["token"]}
+    status, _, body = _get(ping_url, ctx, auth)
+    if status != 200:
+        raise RegistryError(status, body.decode(errors="replace"))
+
+
 class Handler(http.server.BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server_version = "harbor-lab-ui/" + VERSION
@@ -470,6 +540,12 @@ class Handler(http.server.BaseHTTPRequestHandler):
     def do_POST(self):
         self.dispatch("POST")
 
+    def do_PUT(self):
+        self.dispatch("PUT")
+
+    def do_DELETE(self):
+        self.dispatch("DELETE")
+
     def dispatch(self, method):
         url = urllib.parse.urlsplit(self.path)
         path = url.path.rstrip("/") or "/"
@@ -484,12 +560,20 @@ class Handler(http.server.BaseHTTPRequestHandler):
             ("GET", "/api/projects"): self.projects_list,
             ("POST", "/api/projects"): self.projects_create,
             ("GET", "/api/systeminfo"): self.systeminfo,
+            ("PUT", "/api/configurations"): self.configurations_put,
+            ("POST", "/api/targets"): self.targets_create,
+            ("GET", "/api/targets"): self.targets_list,
             ("GET", "/"): self.index,
         }
         handler = routes.get((method, path))
+        m = re.fullmatch(r"/api/targets/([0-9]+)(/ping)?", path)
+        if m and (method, m.group(2)) == ("POST", "/ping"):
+            handler = lambda q: self.target_ping(int(m.group(1)))
+        elif m and (method, m.group(2)) == ("DELETE", None):
+            handler = lambda q: self.target_delete(int(m.group(1)))
         try:
             if handler is None:
-                if method == "POST":
+                if method in ("POST", "PUT"):
                     self.body()
                 known = any(p == path for _, p in routes)
                 self.error(405 if known else 404, "method not allowed" if known else "not found")
@@ -656,6 +740,103 @@ class Handler(http.server.BaseHTTPRequestHandler):
         except ValueError:
             data = {}
         return data if isinstance(data, dict) else {}
+
+    def require_admin(self):
+        """The admin-only APIs' Prepare: HandleUnauthorized / HandleForbidden (src/common/api/base.go
+        @ v1.2.2), both RenderError with an empty message."""
+        user = self.current_user()
+        code = 401 if user is None else (0 if user["sysadmin_flag"] else 403)
+        if code:
+            log("%s: %s", "unauthorized" if code == 401 else "forbidden", user["username"] if user else "")
+            self.send(code, "", ctype="text/plain; charset=utf-8")
+        return None if code else user
+
+    def configurations_put(self, _q):
+        """PUT /api/configurations: the known keys handed to the adminserver (config.Upload)."""
+        if self.require_admin() is None:
+            self.body()
+            return
+        data = self.json_body()
+        cfg = {k: v for k, v in data.items() if k in CONFIG_KEYS}
+        req = urllib.request.Request(ADMIN_SERVER_URL + "/api/configurations", data=json.dumps(cfg).encode(), method="PUT",
+                                     headers={"Cookie": "secret=" + env("UI_SECRET"), "Content-Type": "application/json"})
+        with urllib.request.urlopen(req, timeout=10):
+            pass
+        with SETTINGS.lock:
+            SETTINGS.values = None
+        self.send(200, "")
+
+    def targets_create(self, _q):
+        """POST /api/targets: a replication target, its password encrypted with the secretkey."""
+        if self.require_admin() is None:
+            self.body()
+            return
+        t = self.json_body()
+        name, endpoint = t.get("name") or "", format_endpoint(t.get("endpoint") or "")
+        password = t.get("password") or ""
+        # RepTarget.Valid: the first rule broken is the answer.
+        for broken, message in ((not name, "name: can not be empty"), (len(name) > 64, "name: max length is 64"),
+                                (not endpoint, "endpoint: can not be empty"), (len(endpoint) > 64, "endpoint: max length is 64"),
+                                (len(password) > 48, "password: max length is 48")):
+            if broken:
+                self.error(400, message)
+                return
+        if db_query("SELECT id FROM replication_target WHERE name = %s", (name,), one=True):
+            self.error(409, "name is already used")
+            return
+        if db_query("SELECT id FROM replication_target WHERE url = %s", (endpoint,), one=True):
+            self.error(409, "the target whose endpoint is %s already exists" % endpoint)
+            return
+        if password:
+            password = reversible.encrypt(reversible.read_key(SECRET_KEY_PATH), password)
+        tid, _ = db_exec("INSERT INTO replication_target (name, url, username, password, target_type)"
+                         " VALUES (%s, %s, %s, %s, 0)", (name, endpoint, t.get("username") or "", password))
+        # beego's Redirect(201, "<id>"): the new id, as it is.
+        self.send(201, "", headers=[("Location", str(tid))])
+
+    def targets_list(self, q):
+        """GET /api/targets[?name=]: every target whose name contains it, passwords blanked."""
+        if self.require_admin() is None:
+            return
+        name = (q.get("name") or [""])[0]
+        rows = db_query("SELECT * FROM replication_target WHERE name LIKE %s ORDER BY creation_time", ("%" + name + "%",))
+        self.send(200, [{"id": r["id"], "endpoint": r["url"], "name": r["name"], "username": r["username"], "password": "",
+                         "type": r["target_type"], "creation_time": str(r["creation_time"]), "update_time": str(r["update_time"])}
+                        for r in rows])
+
+    def target_delete(self, tid):
+        """DELETE /api/targets/<id> (the lab has no replication policies that could use it)."""
+        if self.require_admin() is None:
+            return
+        if db_query("SELECT id FROM replication_target WHERE id = %s", (tid,), one=True) is None:
+            self.error(404, "Not Found")
+            return
+        db_exec("DELETE FROM replication_target WHERE id = %s", (tid,))
+        self.send(200, "")
+
+    def target_ping(self, tid):
+        """POST /api/targets/<id>/ping: the stored password decrypted with THIS node's secretkey,
+        then the registry pinged with it the way Harbor's token authorizer does."""
+        self.body()
+        if self.require_admin() is None:
+            return
+        key = reversible.read_key(SECRET_KEY_PATH)
+        t = db_query("SELECT * FROM replication_target WHERE id = %s", (tid,), one=True)
+        if t is None:
+            self.error(404, "target %d not found" % tid)
+            return
+        password = reversible.decrypt(key, t["password"]) if t["password"] else ""
+        insecure = not bool_setting("verify_remote_cert")
+        try:
+            ping_registry(t["url"], t["username"] or "", password, insecure)
+        except RegistryError as e:
+            self.send(e.status, e.detail, ctype="text/plain; charset=utf-8")
+            return
+        except (OSError, ValueError) as e:
+            log("failed to ping registry %s: %s", t["url"], e)
+            self.error(500, "Internal Server Error")
+            return
+        self.send(200, "")
 
     def systeminfo(self, _q):
         # Harbor 1.2.2's systeminfo reads the adminserver's configuration on every call.
