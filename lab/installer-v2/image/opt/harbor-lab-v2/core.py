@@ -641,6 +641,7 @@ def connect_db(seconds=60):
 
 def main():
     global POOL, REDIS
+    labcommon.exit_on_sigterm(log)
     newest = core_migrate.schema_version()
     log("harbor-lab core %s (schema %d) starting", VERSION, newest)
     conn = connect_db()

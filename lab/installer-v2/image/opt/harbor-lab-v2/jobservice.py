@@ -148,6 +148,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
 
 
 def main():
+    labcommon.exit_on_sigterm(log)
     workers = int(CONFIG["worker_pool"].get("workers", 10))
     log("worker pool %s: %d workers on %s (namespace %s)", WORKER_ID, workers, POOL_CONF["redis_url"].split("@")[-1], NS)
     for n in range(workers):

@@ -22,5 +22,6 @@ class Handler(http.server.BaseHTTPRequestHandler):
 
 
 if __name__ == "__main__":
+    labcommon.exit_on_sigterm(log)
     log("listening on :8080")
     labcommon.Server(("", 8080), Handler).serve_forever()

@@ -38,13 +38,13 @@ import hashlib
 import http.server
 import json
 import os
+import re
 import secrets
 import signal
 import socketserver
+import ssl
 import string
 import sys
-import re
-import ssl
 import threading
 import time
 import urllib.error
