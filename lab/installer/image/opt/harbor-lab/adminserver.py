@@ -6,9 +6,9 @@ What it does, as the real one does:
     host); it must be a 16-character file, otherwise the service exits with an error;
   * keeps the system configuration in /etc/adminserver/config/config.json
     (/data/config/ on the host in Harbor's compose file), rewriting it in place at every
-    start and on every settings change (PUT /api/configurations).  With RESET=true, or when the file is missing, every
-    setting is (re)loaded from the environment; otherwise only the few settings Harbor
-    re-reads on every start are refreshed (EXT_ENDPOINT, MYSQL_PWD, MAX_JOB_WORKERS,
+    start and on every settings change (PUT /api/configurations).  With RESET=true, or
+    when the file is missing, every setting is (re)loaded from the environment; otherwise
+    only the few settings Harbor re-reads on every start are refreshed (EXT_ENDPOINT, MYSQL_PWD, MAX_JOB_WORKERS,
     CFG_EXPIRATION, ADMIRAL_URL, WITH_NOTARY, WITH_CLAIR, CLAIR_DB_PASSWORD) and, for
     example, a changed MYSQL_HOST is ignored -- logged as a WARNING here;
   * passwords in config.json are encrypted (AES-CFB, no authentication) with the secret
@@ -26,7 +26,6 @@ import sys
 import time
 
 import reversible
-from reversible import decrypt, encrypt
 
 CFG_PATH = os.environ.get("JSON_CFG_STORE_PATH", "/etc/adminserver/config/config.json")
 KEY_PATH = os.environ.get("KEY_PATH", "/etc/adminserver/key")
@@ -99,7 +98,7 @@ def read_config(key):
     """config.json with its encrypted fields decrypted (the json store re-reads the file)."""
     with open(CFG_PATH) as f:
         stored = json.load(f)
-    return {k: (decrypt(key, v) if k in ENCRYPTED else v) for k, v in stored.items()}
+    return {k: (reversible.decrypt(key, v) if k in ENCRYPTED else v) for k, v in stored.items()}
 
 
 def init_config(key):
@@ -116,7 +115,7 @@ def init_config(key):
         cfg = {}
         for k, v in stored.items():
             try:
-                cfg[k] = decrypt(key, v) if k in ENCRYPTED else v
+                cfg[k] = reversible.decrypt(key, v) if k in ENCRYPTED else v
             except (ValueError, UnicodeDecodeError):
                 die("%s: cannot decrypt %s with this node's secret key", CFG_PATH, k)
         for k in ALL:
@@ -142,7 +141,7 @@ def write_config(key, updates):
             raw = f.read()
         stored = json.loads(raw) if raw else None
     merged = dict(stored or {})
-    merged.update({k: (encrypt(key, v) if k in ENCRYPTED and isinstance(v, str) else v) for k, v in updates.items()})
+    merged.update({k: (reversible.encrypt(key, v) if k in ENCRYPTED and isinstance(v, str) else v) for k, v in updates.items()})
     data = json.dumps(merged, indent=2, sort_keys=True).encode()
     fd = os.open(CFG_PATH, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     try:
