@@ -1,13 +1,10 @@
 // Reads the stack config, validates all of it at once, and hands secrets on only as secret Outputs.
 import * as fs from "fs";
 import * as pulumi from "@pulumi/pulumi";
-import { project, RawConfig, SecretInput, validateConfig } from "./validate";
+import { plainKeys, project, RawConfig, SecretInput, validateConfig } from "./validate";
 import { ClusterConfig, SecretKey, secretKeys } from "./types";
 
-export const plainKeys = [
-    "domain", "port", "harborVersion", "installer", "installDir", "nodes", "ceph", "mysql", "postgres", "redis", "tokenKeyRotation",
-    "preflight", "loadBalancer", "dockerDataRoot", "protocol", "tls", "protectData",
-] as const;
+export { plainKeys };
 
 export type Secrets = { [K in SecretKey]?: pulumi.Output<string> };
 
@@ -43,14 +40,15 @@ export function readRawConfig(cfg = new pulumi.Config(project)): RawConfig {
         const value = cfg.get(k);
         if (value) secrets[k] = { value, storedAsSecret: isConfigSecret(`${project}:${k}`) };
     }
-    return { values, secrets, fileExists: p => fs.existsSync(p) };
+    const keys = Object.keys(pulumi.runtime.allConfig()).filter(k => k.startsWith(`${project}:`)).map(k => k.slice(project.length + 1));
+    return { values, secrets, fileExists: p => fs.existsSync(p), keys };
 }
 
 export function loadConfig(): { config: ClusterConfig; secrets: Secrets } {
     const cfg = new pulumi.Config(project);
     const config = validateConfig(readRawConfig(cfg));
     const secrets: Secrets = {};
-    // Optional secrets default to "" in Pulumi.yaml: empty means "not given".
+    // An empty secret means "not given".
     for (const k of secretKeys) secrets[k] = cfg.get(k) ? cfg.requireSecret(k) : undefined;
     return { config, secrets };
 }

@@ -2,8 +2,10 @@
 // It runs before any resource is registered, so bad input never reaches a host.
 import * as net from "net";
 import * as path from "path";
+import * as pulumi from "@pulumi/pulumi";
 import { flavorFor, unsupportedReason } from "../render/flavors";
 import { certificateProblems } from "./certificate";
+import { didYouMean } from "./suggest";
 import {
     CephClient, CephConfig, ClusterConfig, InstallerSource, LoadBalancerConfig, MysqlConfig, NodeConfig, PostgresConfig, RedisConfig,
     SecretKey, TlsConfig, requiredSecrets, secretKeys,
@@ -24,7 +26,15 @@ export interface RawConfig {
     secrets: Partial<Record<SecretKey, SecretInput>>;
     /** Injected so the validator stays pure. */
     fileExists: (p: string) => boolean;
+    /** Every key the stack sets in the harbor-ha namespace (without the prefix): a key not known is reported. */
+    keys?: string[];
 }
+
+/** Every key the program reads, in the order the README's configuration reference lists them. */
+export const plainKeys = [
+    "domain", "port", "harborVersion", "installer", "installDir", "nodes", "ceph", "mysql", "postgres", "redis", "tokenKeyRotation",
+    "preflight", "loadBalancer", "dockerDataRoot", "protocol", "tls", "protectData",
+] as const;
 
 /** The settings each object-valued key accepts (the README's configuration reference lists them). */
 export const objectFields = {
@@ -39,7 +49,11 @@ export const objectFields = {
     redis: ["host", "port", "dbIndex", "poolSize", "registryDbIndex", "jobserviceDbIndex", "trivyDbIndex"],
 } as const;
 
-export class ConfigError extends Error {
+/**
+ * A RunError: the engine prints its message once, as the program's error, without a stack trace.
+ * The list says every problem at once.
+ */
+export class ConfigError extends pulumi.RunError {
     constructor(public readonly problems: string[]) {
         super(`invalid stack configuration (${problems.length} problem${problems.length === 1 ? "" : "s"}):\n` +
             problems.map(p => `  - ${p}`).join("\n"));
@@ -56,8 +70,19 @@ const sha256Re = /^[0-9a-f]{64}$/;
 const versionRe = /^v?(\d+)\.(\d+)\.(\d+)$/;
 const sslModes = ["disable", "require", "verify-ca", "verify-full"];
 
+/** A name whose last label is all digits is meant as an IPv4 address (no top-level domain is numeric). */
+function looksLikeIpv4(s: string): boolean {
+    return /(^|\.)\d+$/.test(s);
+}
+
 export function isHost(s: string): boolean {
-    return net.isIP(s) !== 0 || hostnameRe.test(s);
+    if (net.isIP(s) !== 0) return true;
+    return !looksLikeIpv4(s) && hostnameRe.test(s);
+}
+
+/** Why a host is not one: an IPv4 address out of range, or a name that is not a host name. */
+function hostProblem(s: string): string {
+    return looksLikeIpv4(s) ? `"${s}" is not a valid IPv4 address (four numbers from 0 to 255)` : `"${s}" is not a valid host name or IP address`;
 }
 
 /** Collects problems; each reader returns a usable default so checking can go on. */
@@ -109,7 +134,7 @@ class Checker {
 
     host(key: string, v: unknown, required = true): string {
         const s = this.str(key, v, { required });
-        if (s && !isHost(s)) this.fail(key, `"${s}" is not a valid host name or IP address`);
+        if (s && !isHost(s)) this.fail(key, hostProblem(s));
         return s;
     }
 
@@ -136,7 +161,7 @@ class Checker {
 
     unknownFields(key: string, obj: Record<string, unknown>, known: readonly string[]): void {
         for (const f of Object.keys(obj)) {
-            if (!known.includes(f)) this.fail(`${key}.${f}`, `unknown setting (known: ${known.join(", ")})`);
+            if (!known.includes(f)) this.fail(`${key}.${f}`, `unknown setting${didYouMean(f, known)} (known: ${known.join(", ")})`);
         }
     }
 }
@@ -204,11 +229,13 @@ function validateNodes(c: Checker): NodeConfig[] {
 
 /** The version and its generation (1 or 2; 0 when no flavor supports it). */
 function validateVersion(c: Checker): { version: string; generation: 0 | 1 | 2 } {
-    const v = c.str("harborVersion", c.value("harborVersion"), { def: "1.2.2" });
+    // No default: a stack that does not say which Harbor it runs could be deployed as the wrong one.
+    const v = c.str("harborVersion", c.value("harborVersion"), { required: true });
+    if (!v) return { version: "", generation: 0 };
     const m = versionRe.exec(v);
     if (!m) {
         c.fail("harborVersion", `"${v}" is not a version like 2.15.2`);
-        return { version: "1.2.2", generation: 0 };
+        return { version: "", generation: 0 };
     }
     const version = `${m[1]}.${m[2]}.${m[3]}`;
     const flavor = flavorFor(version);
@@ -277,8 +304,9 @@ function validateCeph(c: Checker): CephConfig {
         monitors = o.monitors.map((m, i) => {
             const s = c.str(`ceph.monitors[${i}]`, m, { required: true });
             const mm = /^(.*?)(?::(\d+))?$/.exec(s)!;
-            if (!isHost(mm[1]) || (mm[2] !== undefined && (Number(mm[2]) < 1 || Number(mm[2]) > 65535))) {
-                c.fail(`ceph.monitors[${i}]`, `"${s}" is not host or host:port`);
+            if (!isHost(mm[1])) c.fail(`ceph.monitors[${i}]`, `${hostProblem(mm[1])}: a monitor is host or host:port`);
+            else if (mm[2] !== undefined && (Number(mm[2]) < 1 || Number(mm[2]) > 65535)) {
+                c.fail(`ceph.monitors[${i}]`, `"${s}": the port must be from 1 to 65535`);
             }
             return s;
         });
@@ -445,13 +473,34 @@ function validateSecrets(c: Checker, raw: RawConfig, generation: 0 | 1 | 2): voi
     }
 }
 
+/** Keys of the harbor-ha namespace the program does not read: typos, mostly, that would be ignored. */
+function unknownKeys(c: Checker, raw: RawConfig): void {
+    const known: string[] = [...plainKeys, ...secretKeys];
+    for (const k of raw.keys ?? []) {
+        if (!known.includes(k)) c.fail(k, `unknown key${didYouMean(k, known)} (the README's configuration reference lists every key)`);
+    }
+}
+
+/** A label, not a secret: changing it re-keys; it lands in state and in the keypair's inputs. */
+function validateRotation(c: Checker): string {
+    const v = c.value("tokenKeyRotation");
+    if (v === undefined || v === null || v === "") return "0";
+    const s = typeof v === "number" && Number.isInteger(v) ? String(v) : v;
+    if (typeof s !== "string" || !/^[A-Za-z0-9._:-]{1,64}$/.test(s)) {
+        c.fail("tokenKeyRotation", `must be a label of at most 64 letters, digits and . _ : - (e.g. 2026-12 or 1), got ${JSON.stringify(v)}`);
+        return "0";
+    }
+    return s;
+}
+
 export function validateConfig(raw: RawConfig): ClusterConfig {
     const c = new Checker(raw);
+    unknownKeys(c, raw);
     const domain = c.str("domain", c.value("domain"), { required: true });
     if (domain) {
         if (net.isIP(domain) !== 0) {
             c.fail("domain", `must be a domain name, not an IP address ("${domain}"): clients and nodes must agree on the registry address`);
-        } else if (!hostnameRe.test(domain) || !domain.includes(".")) {
+        } else if (!hostnameRe.test(domain) || !domain.includes(".") || looksLikeIpv4(domain)) {
             c.fail("domain", `"${domain}" is not a fully qualified domain name`);
         } else if (/^localhost(\.|$)/i.test(domain)) {
             c.fail("domain", "must not be localhost: clients reach the registry through the load balancer");
@@ -475,7 +524,7 @@ export function validateConfig(raw: RawConfig): ClusterConfig {
         mysql: version.generation === 1 ? validateMysql(c, raw) : undefined,
         postgres: version.generation === 2 ? validatePostgres(c, raw) : undefined,
         redis: validateRedis(c),
-        tokenKeyRotation: String(c.value("tokenKeyRotation") ?? "0"),
+        tokenKeyRotation: validateRotation(c),
         preflight: validatePreflight(c),
         loadBalancer: validateLoadBalancer(c, port),
         protectData: c.bool("protectData", c.value("protectData"), false),

@@ -42,6 +42,7 @@ compose_cold=$(sed -n 's/^built: .* in \([0-9]*\)s$/\1/p' "$compose_info" 2>/dev
 measure unit "unit tests (npm run test:unit)" npm run -s test:unit
 # shellcheck source=scripts/pulumi-env.sh
 . scripts/pulumi-env.sh
+hh_stack_env dev
 
 # A warm demo: caches full, the lab stopped (its data kept), then npm run demo.
 lab/scripts/down.sh >/dev/null 2>&1 || true

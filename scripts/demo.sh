@@ -30,6 +30,7 @@ esac
 scripts/setup.sh
 # shellcheck source=scripts/pulumi-env.sh
 . scripts/pulumi-env.sh
+hh_stack_env "$stack"
 
 # Both stacks deploy to the same VMs, port, install directory and CephFS path.
 in_use=$(pulumi stack ls --json | node -e 'const s = JSON.parse(require("fs").readFileSync(0, "utf8")).find(x => x.name === process.argv[1]); console.log(s ? (s.resourceCount ?? 0) : 0)' "$other")

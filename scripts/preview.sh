@@ -16,6 +16,7 @@ t0="$(date +%s)"
 "$HERE/install-pulumi.sh"
 # shellcheck source=scripts/pulumi-env.sh
 . "$HERE/pulumi-env.sh"
+hh_stack_env "$STACK" || exit 1
 t1="$(date +%s)"
 
 cd "$REPO"

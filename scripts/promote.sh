@@ -30,6 +30,7 @@ if [ "$mode" != --dry-run ]; then
   scripts/install-pulumi.sh >&2
   # shellcheck source=scripts/pulumi-env.sh
   . scripts/pulumi-env.sh
+  hh_stack_env "$from" && hh_stack_env "$to" || exit 1
 fi
 for k in "${release_keys[@]}"; do
   run pulumi config cp --stack "$from" --dest "$to" --path "harbor-ha:$k"

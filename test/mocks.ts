@@ -80,11 +80,25 @@ export function setStackConfig(plain: Record<string, unknown>, secrets: Record<s
     pulumi.runtime.setAllConfig(all, Object.keys(secrets).map(k => `harbor-ha:${k}`));
 }
 
+/** What a resource asked of the engine besides its inputs. */
+export interface RecordedOptions {
+    additionalSecretOutputs: string[];
+    deleteBeforeReplace: boolean;
+    protect: boolean;
+    custom: boolean;
+}
+
 export interface Recorded {
     type: string;
     name: string;
     inputs: Record<string, any>;
+    options: RecordedOptions;
+    /** What the mocked provider returned, before the engine marked the additionalSecretOutputs secret. */
+    outputs: Record<string, any>;
 }
+
+/** What each component (and the stack) registered as its outputs, secrets wrapped as the engine keeps them. */
+export const registeredOutputs: { urn: string; outputs: Record<string, unknown> }[] = [];
 
 export const recorded: Recorded[] = [];
 /** Values made by mocked providers that are secrets too (random passwords, the private key). */
@@ -102,15 +116,49 @@ export const deployedOutputs: Record<string, unknown> = {};
 let mocksSet = false;
 const dynamicResults = new Map<string, Promise<pulumi.dynamic.CreateResult>>();
 
+/** Outputs of a dynamic provider that are secret material (checked to be secret in state, never trusted from the options). */
+const secretOutputNames = ["privateKeyPem", "caPrivateKeyPem", "hash"];
+
+/** The RegisterResourceRequest's options, read by the monitor wrapper just before newResource runs. */
+let pendingOptions: RecordedOptions | undefined;
+
+type MonitorRequest = {
+    getAdditionalsecretoutputsList(): string[]; getDeletebeforereplace(): boolean; getProtect(): boolean; getCustom(): boolean;
+};
+type OutputsRequest = { getUrn(): string; getOutputs(): { toJavaScript(): Record<string, unknown> } | undefined };
+
+/**
+ * The mock monitor drops a request's options; the engine does not. This records them, and does what
+ * the engine does with additionalSecretOutputs: the outputs named come back secret.
+ */
+function recordOptions(): void {
+    const monitor = (pulumi.runtime as unknown as { getMonitor(): Record<string, (req: any, cb: any) => unknown> }).getMonitor();
+    const register = monitor.registerResource.bind(monitor);
+    monitor.registerResource = (req: MonitorRequest, cb: unknown) => {
+        pendingOptions = {
+            additionalSecretOutputs: req.getAdditionalsecretoutputsList(), deleteBeforeReplace: req.getDeletebeforereplace(),
+            protect: req.getProtect(), custom: req.getCustom(),
+        };
+        return register(req, cb);
+    };
+    const registerOutputs = monitor.registerResourceOutputs.bind(monitor);
+    monitor.registerResourceOutputs = (req: OutputsRequest, cb: unknown) => {
+        registeredOutputs.push({ urn: req.getUrn(), outputs: req.getOutputs()?.toJavaScript() ?? {} });
+        return registerOutputs(req, cb);
+    };
+}
+
 /** One mock monitor for the whole process: a new one would not know the resources of earlier stacks still finishing. */
 export async function setupMocks(): Promise<void> {
     if (mocksSet) return;
     mocksSet = true;
     await pulumi.runtime.setMocks({
         async newResource(args: pulumi.runtime.MockResourceArgs) {
-            recorded.push({ type: args.type, name: args.name, inputs: args.inputs });
-            if (heldResources.has(args.name)) return new Promise<never>(() => undefined);
+            const options = pendingOptions ?? { additionalSecretOutputs: [], deleteBeforeReplace: false, protect: false, custom: args.custom ?? true };
+            pendingOptions = undefined;
             const state: Record<string, any> = { ...args.inputs };
+            recorded.push({ type: args.type, name: args.name, inputs: args.inputs, options, outputs: state });
+            if (heldResources.has(args.name)) return new Promise<never>(() => undefined);
             const kind = args.type.startsWith("pulumi-nodejs:dynamic") ? "dynamic" : args.type;
             switch (kind) {
                 case "random:index/randomPassword:RandomPassword": {
@@ -123,13 +171,14 @@ export async function setupMocks(): Promise<void> {
                     // The engine hands a dynamic provider plain values, secret or not.
                     const unwrapped = Object.fromEntries(Object.entries(args.inputs).map(([k, v]) => [k, plain(v)]));
                     const inputs = { ...unwrapped, ...(args.inputs.bits ? { bits: 2048 } : {}) };
-                    // Made once per distinct inputs in this process: keys take time, and their
-                    // generation itself is tested in tokenKeys.test.ts and tls.test.ts.
-                    const memo = `${args.type} ${JSON.stringify(inputs)}`;
+                    // Made once per resource name and distinct inputs in this process (keys take
+                    // time; their generation is tested in tokenKeys.test.ts and tls.test.ts): two
+                    // resources never share material, as two real ones would not.
+                    const memo = `${args.type} ${args.name} ${JSON.stringify(inputs)}`;
                     if (!dynamicResults.has(memo)) dynamicResults.set(memo, provider.create(inputs));
                     const created = await dynamicResults.get(memo)!;
                     Object.assign(state, created.outs);
-                    if (state.privateKeyPem) generatedSecrets.push(state.privateKeyPem);
+                    for (const k of secretOutputNames) if (typeof state[k] === "string") generatedSecrets.push(state[k]);
                     break;
                 }
                 case "command:remote:Command":
@@ -140,20 +189,25 @@ export async function setupMocks(): Promise<void> {
                     state.outputs = { ...deployedOutputs };
                     break;
             }
-            return { id: `${args.name}-id`, state };
+            // The engine keeps the outputs named in additionalSecretOutputs secret.
+            const returned: Record<string, any> = { ...state };
+            for (const k of options.additionalSecretOutputs) if (k in returned) returned[k] = { [secretSig]: secretValueSig, value: returned[k] };
+            return { id: `${args.name}-id`, state: returned };
         },
         call(args: pulumi.runtime.MockCallArgs) {
             return args.inputs;
         },
     }, "harbor-ha", "test", false, "organization");
+    recordOptions();
 }
 
 export function promiseOf<T>(o: pulumi.Input<T>): Promise<T> {
     return new Promise(resolve => pulumi.output(o).apply(v => { resolve(v as T); return v; }));
 }
 
-// How the mock monitor hands over an input that was a secret Output.
+// How the mock monitor hands over an input that was a secret Output (the SDK's specialSigKey and specialSecretSig).
 const secretSig = "4dabf18193072939515e22adb298388d";
+const secretValueSig = "1b47061264138c4ac30d75fd1eb44270";
 
 export function isSecretInput(v: unknown): boolean {
     return typeof v === "object" && v !== null && secretSig in v;
@@ -171,6 +225,7 @@ export function byType(type: string): Recorded[] {
 /** Forgets what earlier stacks of this process recorded, held or had deployed. */
 export function resetMocks(): void {
     recorded.length = 0;
+    registeredOutputs.length = 0;
     generatedSecrets.length = 0;
     heldResources.clear();
     for (const k of Object.keys(deployedOutputs)) delete deployedOutputs[k];
@@ -199,6 +254,21 @@ export function splitStdin(stdin: unknown): { script: string; data: string } {
     if (end < 0) throw new Error("stdin does not start with a harbor-ha script");
     const cut = end + "\nmain; exit 0\n".length;
     return { script: text.slice(0, cut), data: text.slice(cut) };
+}
+
+/** The JSON of a value with every secret left out: what state shows in plain text. */
+export function plainText(v: unknown): string {
+    return JSON.stringify(v, (_k, x) => (isSecretInput(x) ? "[secret]" : x)) ?? "";
+}
+
+/**
+ * What the engine would keep of a resource in plain text: its inputs that were not secret, and its
+ * outputs that are neither in additionalSecretOutputs nor outputs of a secret input.
+ */
+export function plainState(r: Recorded): string {
+    const outputs = Object.fromEntries(Object.entries(r.outputs).filter(([k]) =>
+        !r.options.additionalSecretOutputs.includes(k) && !isSecretInput(r.inputs[k])));
+    return plainText({ inputs: r.inputs, outputs });
 }
 
 /** Whether a resource of that name was registered. */

@@ -10,6 +10,7 @@ cd "$(dirname "$0")/../.."
 # shellcheck source=scripts/pulumi-env.sh
 . scripts/pulumi-env.sh
 stack="${1:-dev}"
+hh_stack_env "$stack"
 dir="$LAB_STATE/lb"
 mkdir -p "$dir"
 new=$(mktemp "$dir/.haproxy.cfg.XXXXXX")

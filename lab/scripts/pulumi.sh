@@ -16,6 +16,7 @@ env_file="${REPO_ROOT}/scripts/pulumi-env.sh"
 [[ -f "$env_file" ]] || { lab_log "no ${env_file}: Pulumi toolchain not installed"; exit 3; }
 # shellcheck disable=SC1090
 source "$env_file"
+hh_stack_env "$STACK"
 
 have_plugin() { # name version
   command -v "pulumi-resource-$1" >/dev/null 2>&1 && return 0

@@ -13,7 +13,7 @@ export function sh(script: string): { status: number | null; out: string } {
 
 /** `pulumi <args>` on a lab stack, with the config file the demo wrote for it. */
 export function stackCommand(stack: string): (args: string) => { status: number | null; out: string } {
-    return (args: string) => sh(`. scripts/pulumi-env.sh && pulumi ${args} --stack ${stack} --config-file ${labStackConfigPath(stack)}`);
+    return (args: string) => sh(`. scripts/pulumi-env.sh && hh_pulumi ${args} --stack ${stack} --config-file ${labStackConfigPath(stack)}`);
 }
 
 export function timed<T>(what: string, f: () => T): T {

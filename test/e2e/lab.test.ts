@@ -31,12 +31,12 @@ const tag = `e2e${Date.now()}`;
 describe("the lab, end to end", { concurrency: 1 }, () => {
     before(() => {
         // A clean slate: no lab data, secrets, dev state or dev config left from an earlier run.
-        sh("lab/scripts/down.sh --purge --keep-engine; . scripts/pulumi-env.sh 2>/dev/null && pulumi stack rm dev --yes --force --preserve-config >/dev/null 2>&1; true");
+        sh("lab/scripts/down.sh --purge --keep-engine; . scripts/pulumi-env.sh 2>/dev/null && hh_stack_env dev && pulumi stack rm dev --yes --force --preserve-config >/dev/null 2>&1; true");
     });
 
     after(() => {
         stopClient();
-        const d = sh(`. scripts/pulumi-env.sh && pulumi destroy --stack dev --config-file ${labStackConfigPath("dev")} --yes --skip-preview >/dev/null && lab/scripts/down.sh --purge`);
+        const d = sh(`. scripts/pulumi-env.sh && hh_pulumi destroy --stack dev --config-file ${labStackConfigPath("dev")} --yes --skip-preview >/dev/null && lab/scripts/down.sh --purge`);
         log(`teardown: ${d.status === 0 ? "done" : d.out.slice(-2000)}`);
     });
 

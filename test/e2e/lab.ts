@@ -37,7 +37,7 @@ export function inVm(vm: string, script: string, input?: string): string {
 
 /** The project's Pulumi, with the toolchain's environment. */
 export function pulumi(args: string[], input?: string): string {
-    return run("bash", ["-c", '. scripts/pulumi-env.sh && exec pulumi "$@"', "pulumi", ...args], { cwd: repo, input });
+    return run("bash", ["-c", '. scripts/pulumi-env.sh && hh_pulumi "$@"', "pulumi", ...args], { cwd: repo, input });
 }
 
 /** `--stack <stack> --config-file <the lab's config of it>`: a lab stack's config lives outside the repo. */

@@ -27,12 +27,12 @@ function registryTables(): number {
 
 describe("the lab, end to end, Harbor 2.x", { concurrency: 1 }, () => {
     before(() => {
-        sh(`lab/scripts/down.sh --purge --keep-engine; . scripts/pulumi-env.sh 2>/dev/null && for st in dev ${stack}; do pulumi stack rm $st --yes --force --preserve-config >/dev/null 2>&1; done; true`);
+        sh(`lab/scripts/down.sh --purge --keep-engine; . scripts/pulumi-env.sh 2>/dev/null && for st in dev ${stack}; do hh_stack_env $st && pulumi stack rm $st --yes --force --preserve-config >/dev/null 2>&1; done; true`);
     });
 
     after(() => {
         stopClient();
-        const d = sh(`. scripts/pulumi-env.sh && pulumi destroy --stack ${stack} --config-file ${labStackConfigPath(stack)} --yes --skip-preview >/dev/null && lab/scripts/down.sh --purge`);
+        const d = sh(`. scripts/pulumi-env.sh && hh_pulumi destroy --stack ${stack} --config-file ${labStackConfigPath(stack)} --yes --skip-preview >/dev/null && lab/scripts/down.sh --purge`);
         log(`teardown: ${d.status === 0 ? "done" : d.out.slice(-2000)}`);
     });
 

@@ -191,7 +191,7 @@ export function underLoad(s: Stack, tag: string, name: string, change: () => voi
 
 /** `pulumi <op> --yes --skip-preview` on the stack with its lab config file; its exit status and output. */
 export function stackRun(s: Stack, op: "up" | "destroy", extra: string[] = []): { status: number | null; out: string } {
-    const r = spawnSync("bash", ["-c", '. scripts/pulumi-env.sh && exec pulumi "$@"', "pulumi", op, "--yes", "--skip-preview", ...stackArgs(s.name), ...extra],
+    const r = spawnSync("bash", ["-c", '. scripts/pulumi-env.sh && hh_pulumi "$@"', "pulumi", op, "--yes", "--skip-preview", ...stackArgs(s.name), ...extra],
         { cwd: repo, encoding: "utf8", maxBuffer: 256 << 20 });
     return { status: r.status, out: `${r.stdout}\n${r.stderr}` };
 }

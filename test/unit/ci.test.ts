@@ -23,11 +23,20 @@ describe("workflow", () => {
         assert.match(steps("preview"), /scripts\/preview\.sh \\"\$STACK\\"/);
         assert.match(steps("preview"), /gh pr comment/);
         assert.equal(wf.jobs.preview.permissions["pull-requests"], "write");
+        assert.match(JSON.stringify(wf.jobs.stacks.steps), /--except dev --except dev-v2/, "no lab stack is previewed");
         assert.match(wf.jobs.lab.if, /refs\/heads\/main/);
         assert.match(steps("lab"), /npm run demo/);
     });
 
-    it("takes secrets from repository secrets, only through the environment", () => {
+    it("previews each stack with its own credentials, from its own environment, never for a fork", () => {
+        assert.equal(wf.jobs.preview.environment, "preview-${{ matrix.stack }}");
+        assert.match(wf.jobs.preview.if, /github\.event\.pull_request\.head\.repo\.full_name == github\.repository/);
+        for (const [name, job] of Object.entries(wf.jobs)) {
+            if (name !== "preview") assert.doesNotMatch(JSON.stringify(job), /secrets\./, `${name} uses no secret`);
+        }
+    });
+
+    it("takes secrets only through the environment", () => {
         const text = fs.readFileSync(workflowFile, "utf8");
         for (const m of text.matchAll(/\$\{\{\s*secrets\.([A-Z_]+)\s*\}\}/g)) {
             const line = text.split("\n").find(l => l.includes(m[0]))!;
@@ -47,6 +56,7 @@ describe("scripts/ci", () => {
         const all = JSON.parse(sh("scripts/ci/stacks.sh", []).stdout) as string[];
         assert.deepEqual([...all].sort(), files);
         assert.deepEqual(JSON.parse(sh("scripts/ci/stacks.sh", ["--except", "dev"]).stdout).sort(), files.filter(s => s !== "dev"));
+        assert.deepEqual(JSON.parse(sh("scripts/ci/stacks.sh", ["--except", "dev", "--except", "dev-v2"]).stdout).sort(), files.filter(s => !s.startsWith("dev")));
     });
 
     it("preview-comment.sh summarises a preview and strips colours", () => {

@@ -3,6 +3,7 @@ import assert from "node:assert/strict";
 import * as fs from "fs";
 import * as path from "path";
 import { describe, it } from "node:test";
+import * as pulumi from "@pulumi/pulumi";
 import { parse } from "yaml";
 import { SecretKey } from "../../config/types";
 import { ConfigError, RawConfig, SecretInput, validateConfig } from "../../config/validate";
@@ -29,6 +30,17 @@ function problems(values: Record<string, unknown>, secrets?: Partial<Record<Secr
 }
 
 const good = () => plainConfig(installer);
+
+/** Problems of a stack whose keys are exactly those given (as the program reads them from the engine). */
+function problemsWithKeys(values: Record<string, unknown>): string[] {
+    try {
+        validateConfig({ ...raw(values), keys: [...Object.keys(values), ...Object.keys(secretValues)] });
+    } catch (e) {
+        assert.ok(e instanceof ConfigError, String(e));
+        return e.problems;
+    }
+    return [];
+}
 
 function expectProblem(mutate: (c: Record<string, any>) => void, key: string, text: RegExp, secrets?: Partial<Record<SecretKey, SecretInput>>) {
     const c = good() as Record<string, any>;
@@ -115,6 +127,68 @@ describe("validateConfig", () => {
         assert.deepEqual(cfg.preflight, { minFreeSpacePercent: 10, minFreeInodesPercent: 5 });
     });
 
+    it("names an unknown key with the nearest known one, and every unknown setting", () => {
+        const c = good() as Record<string, any>;
+        c.harborVerison = c.harborVersion;
+        delete c.harborVersion;
+        c.ceph.mountPiont = "/mnt/x";
+        c.nodes[1].hostkey = "x";
+        const found = problemsWithKeys(c);
+        const expect = [
+            ["harborVerison", /unknown key; did you mean harborVersion\?/],
+            ["harborVersion", /is required/],
+            ["ceph.mountPiont", /unknown setting; did you mean mountPoint\?/],
+            ["nodes[1].hostkey", /unknown setting; did you mean hostKey\?/],
+        ] as const;
+        for (const [key, text] of expect) {
+            assert.ok(found.some(p => p.startsWith(`harbor-ha:${key}: `) && text.test(p)), `${key} ${text} in:\n${found.join("\n")}`);
+        }
+        const far = problemsWithKeys({ ...good(), wholeNewThing: "x" });
+        assert.ok(far.some(p => /^harbor-ha:wholeNewThing: unknown key \(/.test(p)), far.join("\n"));
+        assert.deepEqual(problemsWithKeys(good()), []);
+    });
+    it("has no default Harbor version: a stack must say which Harbor it runs", () => {
+        expectProblem(c => { delete c.harborVersion; }, "harborVersion", /is required/);
+    });
+    it("reports every wrong type at once", () => {
+        const c = good() as Record<string, any>;
+        c.port = "eighty";
+        c.protectData = "yes";
+        c.redis.port = "six";
+        c.nodes[0].sshPort = true;
+        c.loadBalancer = "fast";
+        const found = problems(c);
+        for (const key of ["port", "protectData", "redis.port", "nodes[0].sshPort", "loadBalancer"]) {
+            assert.ok(found.some(p => p.startsWith(`harbor-ha:${key}: `)), `missing ${key} in:\n${found.join("\n")}`);
+        }
+    });
+    for (const bad of ["10.10.0.300", "999.1.1.1", "256.256.256.256", "10.1.1"]) {
+        it(`refuses ${bad}: a dotted quad that is no IPv4 address`, () => {
+            expectProblem(c => { c.nodes[0].host = bad; }, "nodes[0].host", /not a valid IPv4 address/);
+            expectProblem(c => { c.mysql.host = bad; }, "mysql.host", /not a valid IPv4 address/);
+            expectProblem(c => { c.ceph.monitors = [`${bad}:6789`]; }, "ceph.monitors[0]", /not a valid IPv4 address/);
+            expectProblem(c => { c.domain = bad; }, "domain", /not a fully qualified domain name/);
+        });
+    }
+    it("accepts host names with digits where they may be", () => {
+        const c = good() as Record<string, any>;
+        c.nodes[0].host = "node1.example.com";
+        c.redis.host = "10-0-0-1.nip.example";
+        assert.doesNotThrow(() => validateConfig(raw(c)));
+    });
+    it("checks tokenKeyRotation: a short label", () => {
+        expectProblem(c => { c.tokenKeyRotation = "a b"; }, "tokenKeyRotation", /at most 64 letters/);
+        expectProblem(c => { c.tokenKeyRotation = { n: 1 }; }, "tokenKeyRotation", /at most 64 letters/);
+        expectProblem(c => { c.tokenKeyRotation = "x".repeat(65); }, "tokenKeyRotation", /at most 64/);
+        assert.equal(validateConfig(raw({ ...good(), tokenKeyRotation: 2 })).tokenKeyRotation, "2");
+        assert.equal(validateConfig(raw({ ...good(), tokenKeyRotation: "2026-12" })).tokenKeyRotation, "2026-12");
+    });
+    it("is a RunError: the engine prints the list once, without a stack trace", () => {
+        const c = good() as Record<string, any>;
+        c.port = 0;
+        assert.throws(() => validateConfig(raw(c)), (e: Error) => pulumi.RunError.isInstance(e) && /harbor-ha:port:/.test(e.message));
+    });
+
     it("lists every problem at once", () => {
         const c = good() as Record<string, any>;
         c.domain = "10.0.0.1";
@@ -153,7 +227,7 @@ describe("validateConfig for Harbor 2.x", () => {
         });
         assert.deepEqual([cfg.redis.registryDbIndex, cfg.redis.jobserviceDbIndex, cfg.redis.trivyDbIndex], [1, 2, 5]);
     });
-    it("accepts the {} Pulumi.yaml gives an unset object key", () => {
+    it("accepts {} for an unset object key", () => {
         assert.doesNotThrow(() => validateConfig(raw({ ...v2Stack(), mysql: {} }, v2Secrets())));
     });
     it("reports every key of the other generation at once, with the one to use", () => {
