@@ -1,6 +1,6 @@
 import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
-import { dockerDataRootRevertScript, dockerDataRootScript } from "../render/scripts/dockerDataRoot";
+import { dockerDataRootKeepScript, dockerDataRootScript } from "../render/scripts/dockerDataRoot";
 import { commandDefaults, Connection, runScript, secretStderr } from "./connection";
 
 export interface DockerDataRootArgs {
@@ -12,7 +12,7 @@ export interface DockerDataRootArgs {
     after?: pulumi.Input<string>[];
 }
 
-/** Docker's data moved to a data disk; deleting this resource moves it back to /var/lib/docker. */
+/** Docker's data moved to a data disk; deleting this resource leaves it there. */
 export class DockerDataRoot extends pulumi.ComponentResource {
     public readonly status: pulumi.Output<string>;
 
@@ -22,7 +22,8 @@ export class DockerDataRoot extends pulumi.ComponentResource {
             connection: args.connection,
             ...runScript(pulumi.all([args.nodeName, args.dataRoot, pulumi.all(args.after ?? [])])
                 .apply(([nodeName, dataRoot]) => dockerDataRootScript(nodeName, dataRoot))),
-            delete: pulumi.output(args.nodeName).apply(dockerDataRootRevertScript),
+            // Destroy leaves Docker's data on the data disk (render/scripts/dockerDataRoot.ts).
+            delete: pulumi.output(args.nodeName).apply(dockerDataRootKeepScript),
             ...commandDefaults,
         }, { parent: this, ...secretStderr, deleteBeforeReplace: true });
         this.status = move.stdout;

@@ -124,7 +124,7 @@ export class HarborCluster extends pulumi.ComponentResource {
         super("harbor-ha:index:HarborCluster", name, {}, opts);
         if (args.nodes.length < 2) throw new Error(`${name}: an HA cluster needs at least 2 nodes`);
         const flavor = requireFlavor(args.harborVersion);
-        const plan = flavor.upgradePlan(args.deployedHarborVersion, args.nodes[0].name);
+        const plan = flavor.upgradePlan(args.deployedHarborVersion, args.nodes.map(n => n.name));
         pulumi.log.info(plan.message, this);
         const child = { parent: this };
         // Children inherit protect: a destroy then stops at these components instead of unmounting or re-keying.

@@ -93,7 +93,7 @@ fi
 
 # 3. The recipe: every file here but the self-test and README, the tools used, the parameters.
 recipe=$(printf '%s %s %s %s %s\n' "$(tree_hash "$here" . ! -path ./selftest.sh ! -path './test/*' ! -path ./README.md)" \
-  "$(tree_hash "$v1" tools/mkimage.py)" "$layer_key" "$version" "$schema" | sha256sum | cut -c1-16)
+  "$(tree_hash "$v1" tools/mkimage.py image/opt/harbor-lab/syslogd.py)" "$layer_key" "$version" "$schema" | sha256sum | cut -c1-16)
 out="$cache/$recipe"
 log "recipe $recipe ($version, schema $schema; layers $v1_key/$layer_key), cache $cache"
 is_default=0
@@ -124,7 +124,10 @@ PY
 
 t=$(now)
 # Layer with the lab programs: root-owned, fixed mtime (lab/installer/tools/dir2layer.py).
-python3 "$here/../installer/tools/dir2layer.py" "$here/image" "$stage/app.tar" 1751328000
+# The log service's stand-in is the 1.x one (lab/installer/image/opt/harbor-lab/syslogd.py).
+cp -a "$here/image" "$stage/image"
+install -D -m 0644 "$v1/image/opt/harbor-lab/syslogd.py" "$stage/image/opt/harbor-lab/syslogd.py"
+python3 "$here/../installer/tools/dir2layer.py" "$stage/image" "$stage/app.tar" 1751328000
 
 python3 - "$stage/images.json" "$base_tar" "$v2_tar" "$stage/app.tar" "$version" "$schema" "$recipe" <<'PY'
 # The image list: Harbor's image names under harbor-lab/, the user Harbor's images run as.
@@ -143,6 +146,8 @@ spec = {
     "created": "2026-07-01T00:00:00Z",
     "images": [
         image("prepare", ["base", "v2", "app"], Entrypoint=py("prepare/main.py"), Cmd=["prepare"]),
+        image("harbor-log", ["base", "app"], Cmd=["/usr/bin/python3", "-u", "/opt/harbor-lab/syslogd.py", "10514"],
+              ExposedPorts={"10514/tcp": {}}),
         image("harbor-core", ["base", "v2", "app"], Cmd=py("core.py"), User="10000:10000",
               ExposedPorts={"8080/tcp": {}}),
         image("harbor-jobservice", ["base", "v2", "app"], Cmd=py("jobservice.py"), User="10000:10000",
@@ -169,7 +174,7 @@ tar --numeric-owner --owner=0 --group=0 -C "$stage" -cf - harbor | gzip -1 -n >"
   echo "version=$version schema=$schema"
   echo "layers=base:$v1_key v2:$layer_key"
   echo "built=$(date -u +%Y-%m-%dT%H:%M:%SZ)"
-  echo "images=harbor-lab/{prepare,harbor-core,harbor-jobservice,harbor-registryctl,registry-photon,nginx-photon,harbor-portal}:$version"
+  echo "images=harbor-lab/{prepare,harbor-log,harbor-core,harbor-jobservice,harbor-registryctl,registry-photon,nginx-photon,harbor-portal}:$version"
   (cd "$stage" && sha256sum "$tgz_name")
 } >"$stage/BUILD-INFO"
 log "tarball $tgz_name ($(du -h "$stage/$tgz_name" | cut -f1)) in $(since "$t")"

@@ -87,6 +87,9 @@ cat >"$stage/images.json" <<EOF
   "layers": {"base": "$rootfs/base.tar", "mysql": "$rootfs/mysql.tar", "app": "$stage/app.tar"},
   "created": "2017-12-01T00:00:00Z",
   "images": [
+    {"tag": "harbor-lab/harbor-log:$version", "layers": ["base", "app"],
+     "config": {"Cmd": ["/usr/bin/python3", "-u", "/opt/harbor-lab/syslogd.py", "514"],
+                "ExposedPorts": {"514/tcp": {}}, "Labels": {"harbor-lab.recipe": "$recipe"}}},
     {"tag": "harbor-lab/registry:$version", "layers": ["base", "app"],
      "config": {"Entrypoint": ["/usr/bin/docker-registry"], "Cmd": ["serve", "/etc/registry/config.yml"],
                 "ExposedPorts": {"5000/tcp": {}}, "Labels": {"harbor-lab.recipe": "$recipe"}}},
@@ -124,7 +127,7 @@ cp "$here/image/opt/harbor-lab/registry.sql" "$stage/registry.sql"
   echo "recipe=$recipe"
   echo "debian_layers=$rootfs_key"
   echo "built=$(date -u +%Y-%m-%dT%H:%M:%SZ)"
-  echo "images=harbor-lab/{registry,mysql,adminserver,ui,proxy}:$version"
+  echo "images=harbor-lab/{harbor-log,registry,mysql,adminserver,ui,proxy}:$version"
   (cd "$stage" && sha256sum "$tgz_name" registry.sql)
 } >"$stage/BUILD-INFO"
 log "tarball $tgz_name ($(du -h "$stage/$tgz_name" | cut -f1)) in $(since "$t")"

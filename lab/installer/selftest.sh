@@ -169,8 +169,14 @@ assert "./common/config/registry/:/etc/registry/:z" in s["registry"]["volumes"]
 assert "/data/config/:/etc/adminserver/config/:z" in s["adminserver"]["volumes"]
 assert s["ui"]["env_file"] == ["./common/config/ui/env"], s["ui"]["env_file"]  # row 10: the ui reads only its own env
 assert all("harbor" in v["networks"] for v in s.values())
+# row 29: every service but the log service logs through it
+assert s["log"]["ports"] == ["127.0.0.1:1514:514"], s["log"]["ports"]
 for name, v in s.items():
-    assert v["image"] == "harbor-lab/%s:v1.2.2" % name, v["image"]
+    if name != "log":
+        assert "log" in v["depends_on"], name
+        assert v["logging"] == {"driver": "syslog", "options": {"syslog-address": "tcp://127.0.0.1:1514", "tag": name}}, v["logging"]
+for name, v in s.items():
+    assert v["image"] == "harbor-lab/%s:v1.2.2" % ("harbor-log" if name == "log" else name), v["image"]
 PYEOF
 check "docker-compose accepts the file" docker-compose -f "$P/docker-compose.yml" config -q
 log "phase 1 done in $(since "$t")"
@@ -253,8 +259,13 @@ path, root, port = sys.argv[1:4]
 ha = len(sys.argv) > 4
 c = yaml.safe_load(open(path))
 s = c["services"]
+# Two clusters on one engine cannot both publish the log service's 127.0.0.1:1514: no log service here.
+del s["log"]
 for name, svc in s.items():
     svc.pop("container_name", None)
+    svc.pop("logging", None)
+    if "depends_on" in svc:
+        svc["depends_on"] = [d for d in svc["depends_on"] if d != "log"]
     svc["volumes"] = [root + v[len("/data"):] if v.startswith("/data") else v for v in svc.get("volumes", [])]
 s["proxy"]["ports"] = ["127.0.0.1:%s:80" % port]
 if ha:

@@ -127,7 +127,8 @@ export interface Flavor {
     readonly htpasswdOf?: string;
     readonly health: HealthCheck;
     /** Refuses what cannot be done (e.g. 1.x to 2.x in place) with the documented way. */
-    upgradePlan(deployedVersion: string | undefined, firstNode: string): UpgradePlan;
+    /** nodeNames in deploy order: the first one creates or migrates the schema. */
+    upgradePlan(deployedVersion: string | undefined, nodeNames: readonly string[]): UpgradePlan;
     /** Files written into the installer directory (or its stage directory) before the deploy runs. */
     renderNodeFiles(installer: Readonly<Record<string, string>>, s: NodeSettings, l: NodeLayout): BundleFile[];
     /** Drains a running node before its containers are recreated, and undrains it once healthy. */

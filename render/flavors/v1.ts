@@ -4,6 +4,7 @@ import { BundleFile } from "../bundle";
 import { transformCompose } from "../composeTransform";
 import { composeFn, q, readBundleFn, remoteScript, RemoteScript, sq } from "../scripts/shell";
 import { drainCheckPath, drainFns, drainLocation, drainServer, DrainSettings, nginxConfD } from "../scripts/drain";
+import { installBootUnitScript } from "../scripts/boot";
 import { stageDir, staged, waitHealthyScript } from "../scripts/harborNode";
 import { findPythonFn, missingPythonMessage } from "../scripts/python";
 import { ClientEndpoint, Flavor, NodeLayout, NodeSettings, PythonRequirement, UpgradePlan } from "./flavor";
@@ -169,6 +170,7 @@ drain_node
 # old inode), and the proxy resolves the others' addresses only when it starts.
 compose up -d --force-recreate >>"$log" 2>&1 || fail "docker-compose up"
 ${waitHealthyScript(f.health, l, nodeName, e, 180)}
+${installBootUnitScript(l.installDir, l.mountPoint, composeFn)}
 undrain_node
 echo "$healthy"
 `, [readBundleFn, composeFn, findPythonFn(py), drainFns(d)]);

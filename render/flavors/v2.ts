@@ -2,6 +2,7 @@
 // and draws new secrets on every run. Sourced facts: ../shared/reference/harbor-v2-facts.md.
 import { BundleFile } from "../bundle";
 import { drainCheckPath, drainFns, drainLocation, DrainSettings, nginxConfD } from "../scripts/drain";
+import { installBootUnitScript } from "../scripts/boot";
 import { stageDir, staged, waitHealthyScript } from "../scripts/harborNode";
 import { q, readBundleFn, remoteScript, RemoteScript } from "../scripts/shell";
 import { ClientEndpoint, Flavor, NodeLayout, NodeSettings } from "./flavor";
@@ -64,7 +65,7 @@ export function harborV2(version: string): Flavor {
         htpasswdOf: "registryPassword",
         // /api/v2.0/health answers 200 even when unhealthy; /ping is what Harbor's own probes use.
         health: { path: "/api/v2.0/ping", expect: "Pong" },
-        upgradePlan: (from, firstNode) => upgradePlan(from, version, firstNode),
+        upgradePlan: (from, nodeNames) => upgradePlan(from, version, nodeNames),
         renderNodeFiles: (installer, s) => renderNodeFiles(installer, s),
         deployScript: (l, nodeName, e, d) => deployScript(flavor, l, nodeName, e, d),
     };
@@ -147,6 +148,7 @@ drain_node
 # Recreate every container: each reads the new config, and the proxy resolves the others at start.
 compose up -d --force-recreate >>"$log" 2>&1 || fail "docker compose up"
 ${waitHealthyScript(f.health, l, nodeName, e, 240)}
+${installBootUnitScript(l.installDir, l.mountPoint, composeV2Fn)}
 undrain_node
 echo "$healthy"
 `, [readBundleFn, composeV2Fn, setEnvFn, drainFns(d)]);

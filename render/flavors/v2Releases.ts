@@ -45,7 +45,8 @@ function compare(a: [number, number, number], b: [number, number, number]): numb
  * the same schema goes node by node; a new schema stops every node, migrates on one, then starts
  * the rest. 1.x to 2.x and downgrades are refused with the documented way.
  */
-export function upgradePlan(from: string | undefined, to: string, firstNode: string): UpgradePlan {
+export function upgradePlan(from: string | undefined, to: string, nodeNames: readonly string[]): UpgradePlan {
+    const firstNode = nodeNames[0];
     const t = parse(to);
     if (!t) throw new Error(`harbor-ha:harborVersion: "${to}" is not a version`);
     if (from === undefined || from === "") return { kind: "new", message: `Harbor ${to}: a new cluster; ${firstNode} starts first and creates the schema, then the others` };
@@ -68,6 +69,7 @@ export function upgradePlan(from: string | undefined, to: string, firstNode: str
     return {
         kind: "stop-all",
         message: `Harbor ${from} -> ${to}: schema ${sf ?? "?"} -> ${st}: every node stops, ${firstNode} upgrades and migrates the database, ` +
-            "then the others start (Harbor does not run two versions on one schema)",
+            `then the others start (Harbor does not run two versions on one schema). DOWNTIME: UpgradeStop stops Harbor on ` +
+            `${nodeNames.join(", ")}; the registry answers again once ${firstNode} has migrated`,
     };
 }

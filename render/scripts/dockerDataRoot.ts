@@ -83,7 +83,12 @@ export function dockerDataRootScript(nodeName: string, target: string): RemoteSc
     return remoteScript(`Docker data root on ${nodeName}`, dataRootBody(nodeName, target), [dockerServiceFn]);
 }
 
-/** For delete: moves Docker's data back to its default, /var/lib/docker. */
-export function dockerDataRootRevertScript(nodeName: string): string {
-    return inlineScript(`Docker data root of ${nodeName} back to the default`, dataRootBody(nodeName, ""), [dockerServiceFn]);
+/**
+ * For delete: Docker's data stays where it is. Moving it back would put it on the root disk the
+ * move was for (the seed's third article: a full root disk), and stop Docker on the node.
+ */
+export function dockerDataRootKeepScript(nodeName: string): string {
+    return inlineScript(`Docker data root of ${nodeName} left as it is`, `
+echo "docker: data root of ${nodeName} left at $(docker info --format '{{.DockerRootDir}}' 2>/dev/null || echo 'its place'); harbor-ha never moves Docker's data back"
+`);
 }

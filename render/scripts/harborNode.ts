@@ -1,6 +1,7 @@
 // What every Harbor generation does the same way on a node: unpack the installer and load its
 // images, stop Harbor on destroy. The deploy itself belongs to the flavor (render/flavors/).
 import { ClientEndpoint, HealthCheck, NodeLayout } from "../flavors/flavor";
+import { removeBootUnitScript } from "./boot";
 import { drainFns, DrainSettings } from "./drain";
 import { composeFn, inlineScript, q, remoteScript, RemoteScript } from "./shell";
 
@@ -56,6 +57,7 @@ export function stopScript(installDir: string, nodeName: string, drain?: DrainSe
     return inlineScript(`stop Harbor on ${nodeName} (data kept)`, `
 dir=${q(installDir)}
 node_name=${q(nodeName)}
+${removeBootUnitScript}
 if [ -f "$dir/docker-compose.yml" ]; then
   cd "$dir"${drain ? "\n  drain_node" : ""}
   if ! compose down; then

@@ -182,6 +182,8 @@ describe("the lab, end to end", { concurrency: 1 }, () => {
             }).status;
             assert.notEqual(mounted, 0, `${n.vm}: CephFS unmounted by destroy`);
         }
+        // Docker's data stays on the data disk it was moved to: moving it back would refill the root disk.
+        assert.equal(labDocker(["exec", s.nodes[0].vm, "docker", "info", "--format", "{{.DockerRootDir}}"]).trim(), "/data/docker");
         const u = timed("up after destroy", () => dev("up --yes --skip-preview"));
         assert.equal(u.status, 0, u.out.slice(-4000));
         s = readStack();

@@ -8,7 +8,7 @@ import { after, before, describe, it } from "node:test";
 import { labStackConfigPath } from "../../scripts/labStack";
 import { expectAll, sh, stackCommand, timed } from "./e2eSteps";
 import { inVm, labDocker, lbConfig, lbStates, log, pulumi, pullThrough, readStack, Stack, startClient, stopClient, waitHealthy } from "./lab";
-import { keypairServed, loginsThroughLb, nodeLost, pushNode1PullNode3 } from "./verify";
+import { keypairServed, loginsThroughLb, nodeKilled, nodeLost, pushNode1PullNode3 } from "./verify";
 import {
     jobRunByAnotherNode, uiSessionAndCsrfShared, unsharedCsrfKeyFails, unsharedJobserviceSecretFails, unsharedSecretKeyFailsV2, unsharedTokenKeyFails,
 } from "./verifyV2";
@@ -100,6 +100,11 @@ describe("the lab, end to end, Harbor 2.x", { concurrency: 1 }, () => {
 
     it("with one VM stopped, logins and pulls through the load balancer all succeed", () => {
         expectAll(timed("node lost", () => nodeLost(s, tag)));
+        waitHealthy(s, s.nodes.map(n => n.address));
+    });
+
+    it("a VM killed under load: only requests in flight fail; started again, its Harbor rejoins by itself", () => {
+        expectAll(timed("node killed", () => nodeKilled(s, tag)));
         waitHealthy(s, s.nodes.map(n => n.address));
     });
 

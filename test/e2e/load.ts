@@ -64,6 +64,13 @@ api & api & logins & pulls &
 wait`;
 }
 
+/**
+ * The loops that run at once (the client's two api, logins and pulls, and this machine's host-api):
+ * each has at most one attempt open at any moment, so at most this many are in flight to a node
+ * when it dies.
+ */
+export const loadLoops = 5;
+
 /** This machine's loop: API GETs to the load balancer's published port, the domain resolved to it. */
 function hostScript(s: Stack, caFile: string, out: string, stop: string): string {
     return `set -u

@@ -116,6 +116,53 @@ if [ -z "$healthy" ]; then
   compose ps >>"$log" 2>&1 || true
   fail "health check https://hub.example.test:8070/api/systeminfo"
 fi
+# At boot Docker starts Harbor's containers in no order; the unit starts them the way they need.
+sysroot=${HARBOR_HA_SYSROOT:-}
+install -d -m 0755 "$sysroot/usr/local/sbin" "$sysroot/etc/systemd/system"
+units_from=$PUT_CHANGED
+put_file "$sysroot/usr/local/sbin/harbor-ha-boot" 0755 <<'HARBOR_HA_BOOT'
+#!/bin/bash
+# harbor-ha: Harbor's compose project at boot, its log service first (/etc/systemd/system/harbor-ha.service).
+set -euo pipefail
+cd "$1"
+compose() {
+  if command -v docker-compose >/dev/null 2>&1; then docker-compose "$@"
+  elif docker compose version >/dev/null 2>&1; then docker compose "$@"
+  else echo "neither docker-compose nor the docker compose plugin is installed" >&2; return 1
+  fi
+}
+if compose config --services | grep -qx log; then
+  compose up -d log
+  up=0
+  for _ in $(seq 60); do
+    up=1
+    while read -r addr; do
+      (exec 3<>"/dev/tcp/${addr%:*}/${addr##*:}") 2>/dev/null || up=0
+    done < <(docker port "$(compose ps -q log)" | awk '$2 == "->" {print $3}')
+    [ "$up" = 1 ] && break
+    sleep 1
+  done
+  [ "$up" = 1 ] || echo "harbor-ha: the log service's ports do not accept connections after 60 s; starting the rest anyway" >&2
+fi
+compose up -d
+HARBOR_HA_BOOT
+put_file "$sysroot/etc/systemd/system/harbor-ha.service" 0644 <<'HARBOR_HA_UNIT'
+[Unit]
+Description=harbor-ha: Harbor's containers in /opt/harbor, the log service first
+Documentation=https://github.com/goharbor/harbor/issues/7008
+Requires=docker.service
+After=docker.service
+RequiresMountsFor=/mnt/cephfs/harbor
+[Service]
+Type=oneshot
+RemainAfterExit=yes
+ExecStart=/usr/local/sbin/harbor-ha-boot /opt/harbor
+TimeoutStartSec=600
+[Install]
+WantedBy=multi-user.target
+HARBOR_HA_UNIT
+if [ "$PUT_CHANGED" -gt "$units_from" ] && [ -d /run/systemd/system ]; then systemctl daemon-reload; fi
+systemctl enable --quiet harbor-ha.service
 undrain_node
 echo "$healthy"
 }

@@ -16,6 +16,12 @@ compose() {
 
 dir=/opt/harbor
 node_name=harbor-1
+sysroot=${HARBOR_HA_SYSROOT:-}
+if [ -f "$sysroot/etc/systemd/system/harbor-ha.service" ]; then
+  systemctl disable --quiet harbor-ha.service || true
+  rm -f "$sysroot/etc/systemd/system/harbor-ha.service" "$sysroot/usr/local/sbin/harbor-ha-boot"
+  if [ -d /run/systemd/system ]; then systemctl daemon-reload || true; fi
+fi
 if [ -f "$dir/docker-compose.yml" ]; then
   cd "$dir"
   if ! compose down; then

@@ -5,7 +5,7 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { describe, it } from "node:test";
-import { daemonJsonMergePy, dockerDataRootScript } from "../../render/scripts/dockerDataRoot";
+import { daemonJsonMergePy, dockerDataRootKeepScript, dockerDataRootScript } from "../../render/scripts/dockerDataRoot";
 import { assertGolden } from "../golden";
 
 function merge(existing: string | undefined, root: string) {
@@ -41,6 +41,17 @@ describe("daemon.json merge", () => {
         const r = merge("[1, 2]", "/data/docker");
         assert.equal(r.status, 2);
         assert.match(r.stderr, /must hold a JSON object/);
+    });
+    it("destroy leaves Docker's data where it is: Docker is asked where its data is, nothing else", () => {
+        const dir = fs.mkdtempSync(path.join(os.tmpdir(), "harbor-ha-keep-"));
+        const calls = path.join(dir, "calls");
+        for (const tool of ["docker", "service", "systemctl", "rsync", "cp", "rm", "mv"]) {
+            fs.writeFileSync(path.join(dir, tool), `#!/bin/sh\necho "${tool} $*" >> ${calls}\n[ "$1" = info ] && echo /data/docker\nexit 0\n`, { mode: 0o755 });
+        }
+        const r = spawnSync("sh", ["-c", dockerDataRootKeepScript("harbor-1")], { encoding: "utf8", env: { ...process.env, PATH: `${dir}:/usr/bin:/bin` } });
+        assert.equal(r.status, 0, r.stderr);
+        assert.equal(fs.readFileSync(calls, "utf8"), "docker info --format {{.DockerRootDir}}\n");
+        assert.match(r.stdout, /data root of harbor-1 left at \/data\/docker/);
     });
     it("the move script merges before it stops Docker", () => {
         const s = dockerDataRootScript("harbor-1", "/data/docker").text;

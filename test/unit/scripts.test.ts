@@ -8,7 +8,10 @@ import * as path from "path";
 import { describe, it } from "node:test";
 import { encodeBundle } from "../../render/bundle";
 import { NodeLayout, requireFlavor } from "../../render/flavors";
-import { stageDir, staged } from "../../render/scripts/harborNode";
+import * as net from "node:net";
+import { bootScript, bootUnit } from "../../render/scripts/boot";
+import { stageDir, staged, stopScript } from "../../render/scripts/harborNode";
+import { composeFn } from "../../render/scripts/shell";
 import { drainSettings } from "../mocks";
 
 const stub = (dir: string, name: string, body: string) => {
@@ -33,6 +36,7 @@ function sandbox() {
         "echo SHIPPED-CERT > common/config/registry/root.crt", 'echo "prepare ran" >> prepare.log',
     ].join("\n"));
     stub(bin, "mountpoint", 'exit 0');
+    stub(bin, "systemctl", `echo "$*" >> ${JSON.stringify(path.join(root, "systemctl.log"))}`);
     stub(bin, "docker-compose", `echo "$*" >> ${JSON.stringify(path.join(root, "compose.log"))}`);
     stub(bin, "curl", 'echo \'{"registry_url":"hub"}\'');
     stub(bin, "sleep", `echo "sleep $*" >> ${JSON.stringify(path.join(root, "sleep.log"))}`);
@@ -47,7 +51,12 @@ function sandbox() {
 function run(s: ReturnType<typeof sandbox>, bundle: string) {
     const script = requireFlavor("1.2.2").deployScript(s.l, "harbor-1", { protocol: "http", domain: "hub.example.test" }, drainSettings);
     // Only the stubs and the system's own tools: no Python 2 but the stub's.
-    return spawnSync("sh", ["-c", script.command], { input: script.text + bundle, encoding: "utf8", env: { ...process.env, PATH: `${s.bin}:/usr/sbin:/usr/bin:/sbin:/bin` } });
+    return spawnSync("sh", ["-c", script.command], { input: script.text + bundle, encoding: "utf8", env: sandboxEnv(s) });
+}
+
+/** The sandbox's stubs first, and the boot unit's files under its root instead of this machine's. */
+function sandboxEnv(s: ReturnType<typeof sandbox>): NodeJS.ProcessEnv {
+    return { ...process.env, PATH: `${s.bin}:/usr/sbin:/usr/bin:/sbin:/bin`, HARBOR_HA_SYSROOT: s.root };
 }
 
 const files = (secretKey = "0123456789abcdef") => encodeBundle([
@@ -169,5 +178,75 @@ describe("deploy script", () => {
         const r = run(s, files());
         assert.notEqual(r.status, 0);
         assert.match(r.stderr, /CephFS is not mounted/);
+    });
+});
+
+describe("the boot unit", () => {
+    const unitFile = (s: ReturnType<typeof sandbox>) => path.join(s.root, bootUnit.path);
+    it("is installed and enabled once the node is healthy, unchanged on a re-run, removed when Harbor is stopped", () => {
+        const s = sandbox();
+        assert.equal(run(s, files()).status, 0);
+        const unit = fs.readFileSync(unitFile(s), "utf8");
+        assert.match(unit, /^After=docker\.service$/m);
+        assert.match(unit, new RegExp(`^RequiresMountsFor=${s.l.mountPoint}$`, "m"));
+        assert.match(unit, new RegExp(`^ExecStart=${bootUnit.script} ${s.l.installDir}$`, "m"));
+        assert.match(unit, /^WantedBy=multi-user\.target$/m);
+        assert.equal(fs.statSync(path.join(s.root, bootUnit.script)).mode & 0o777, 0o755);
+        assert.equal(fs.readFileSync(path.join(s.root, "systemctl.log"), "utf8"), `enable --quiet ${bootUnit.name}\n`);
+        const before = fs.statSync(unitFile(s)).mtimeMs;
+        assert.equal(run(s, files()).status, 0);
+        assert.equal(fs.statSync(unitFile(s)).mtimeMs, before, "a re-run leaves the unit as it is");
+        fs.writeFileSync(path.join(s.l.installDir, "docker-compose.yml"), "services: {}\n");
+        const stop = spawnSync("sh", ["-c", stopScript(s.l.installDir, "harbor-1")], { encoding: "utf8", env: sandboxEnv(s) });
+        assert.equal(stop.status, 0, stop.stderr);
+        assert.equal(fs.existsSync(unitFile(s)), false, "a node stopped on purpose does not start Harbor at boot");
+        assert.equal(fs.existsSync(path.join(s.root, bootUnit.script)), false);
+        assert.match(fs.readFileSync(path.join(s.root, "systemctl.log"), "utf8"), new RegExp(`^disable --quiet ${bootUnit.name}$`, "m"));
+    });
+
+    /** Runs the boot script with compose and docker stubs; the log service publishes `port`. */
+    async function boot(port: number): Promise<{ status: number | null; stderr: string; compose: string; sleeps: number }> {
+        const s = sandbox();
+        const calls = path.join(s.root, "compose.log");
+        stub(s.bin, "docker-compose", `case "$*" in
+  "config --services") printf 'log\\nregistry\\ncore\\nproxy\\n' ;;
+  "ps -q log") echo 0123abcd ;;
+  *) echo "$*" >> ${JSON.stringify(calls)} ;;
+esac`);
+        stub(s.bin, "docker", `[ "$1 $2" = "port 0123abcd" ] && echo "10514/tcp -> 127.0.0.1:${port}"`);
+        const file = path.join(s.root, "boot.sh");
+        fs.writeFileSync(file, bootScript(composeFn), { mode: 0o755 });
+        const r = await new Promise<{ status: number | null; stderr: string }>(resolve => {
+            const child = require("node:child_process").spawn("bash", [file, s.l.installDir], { env: sandboxEnv(s) });
+            let stderr = "";
+            child.stderr.on("data", (d: Buffer) => { stderr += d; });
+            child.on("close", (status: number | null) => resolve({ status, stderr }));
+        });
+        const sleeps = fs.existsSync(path.join(s.root, "sleep.log")) ? fs.readFileSync(path.join(s.root, "sleep.log"), "utf8").trim().split("\n").length : 0;
+        return { ...r, compose: fs.readFileSync(calls, "utf8"), sleeps };
+    }
+
+    it("starts the log service first and the rest once its port accepts connections", async () => {
+        const server = net.createServer(c => c.destroy()).listen(0, "127.0.0.1");
+        await new Promise(r => server.once("listening", r));
+        try {
+            const r = await boot((server.address() as net.AddressInfo).port);
+            assert.equal(r.status, 0, r.stderr);
+            assert.equal(r.compose, "up -d log\nup -d\n");
+            assert.equal(r.sleeps, 0, "no wait: the port answered at once");
+        } finally {
+            server.close();
+        }
+    });
+    it("waits for the log service's port, and says so when it never answers", async () => {
+        const server = net.createServer().listen(0, "127.0.0.1");
+        await new Promise(r => server.once("listening", r));
+        const port = (server.address() as net.AddressInfo).port;
+        server.close();
+        const r = await boot(port);
+        assert.equal(r.status, 0, r.stderr);
+        assert.equal(r.compose, "up -d log\nup -d\n");
+        assert.equal(r.sleeps, 60);
+        assert.match(r.stderr, /the log service's ports do not accept connections after 60 s/);
     });
 });

@@ -109,21 +109,22 @@ describe("releases and upgrades", () => {
         assert.deepEqual(["2.10.3", "2.11.0", "2.12.4", "2.13.5", "2.14.0", "2.14.1", "2.14.4", "2.15.0", "2.15.2"].map(schemaVersion),
             ["0130", "0140", "0150", "0160", "0170", "0171", "0171", "0180", "0180"]);
     });
-    it("a new cluster starts one node first", () => assert.equal(upgradePlan(undefined, "2.15.2", "hub-1").kind, "new"));
+    it("a new cluster starts one node first", () => assert.equal(upgradePlan(undefined, "2.15.2", ["hub-1", "hub-2"]).kind, "new"));
     it("the same schema goes node by node", () => {
-        assert.equal(upgradePlan("2.15.0", "2.15.2", "hub-1").kind, "node-by-node");
-        assert.equal(upgradePlan("2.14.1", "2.14.4", "hub-1").kind, "node-by-node");
+        assert.equal(upgradePlan("2.15.0", "2.15.2", ["hub-1", "hub-2"]).kind, "node-by-node");
+        assert.equal(upgradePlan("2.14.1", "2.14.4", ["hub-1", "hub-2"]).kind, "node-by-node");
     });
     it("a new schema stops every node, migrates on one, then starts the rest", () => {
-        const p = upgradePlan("2.14.4", "2.15.2", "hub-1");
+        const p = upgradePlan("2.14.4", "2.15.2", ["hub-1", "hub-2"]);
         assert.equal(p.kind, "stop-all");
         assert.match(p.message, /schema 0171 -> 0180: every node stops, hub-1 upgrades and migrates the database, then the others start/);
-        assert.equal(upgradePlan("2.14.0", "2.14.1", "hub-1").kind, "stop-all", "2.14.1 added a migration");
+        assert.match(p.message, /DOWNTIME: UpgradeStop stops Harbor on hub-1, hub-2; the registry answers again once hub-1 has migrated/);
+        assert.equal(upgradePlan("2.14.0", "2.14.1", ["hub-1", "hub-2"]).kind, "stop-all", "2.14.1 added a migration");
     });
     it("refuses 1.x to 2.x in place with the documented path, and downgrades", () => {
-        assert.throws(() => upgradePlan("1.5.4", "2.15.2", "hub-1"), /cannot be upgraded to 2\.15\.2 in place.*1\.9 or 1\.10 first/);
-        assert.throws(() => upgradePlan("2.15.2", "2.14.4", "hub-1"), /cannot be downgraded/);
-        assert.throws(() => requireFlavor("1.2.2").upgradePlan("2.15.2", "hub-1"), /cannot go back/);
+        assert.throws(() => upgradePlan("1.5.4", "2.15.2", ["hub-1", "hub-2"]), /cannot be upgraded to 2\.15\.2 in place.*1\.9 or 1\.10 first/);
+        assert.throws(() => upgradePlan("2.15.2", "2.14.4", ["hub-1", "hub-2"]), /cannot be downgraded/);
+        assert.throws(() => requireFlavor("1.2.2").upgradePlan("2.15.2", ["hub-1", "hub-2"]), /cannot go back/);
     });
 });
 

@@ -183,7 +183,10 @@ check(os.stat(os.path.join(config, "core", "env")).st_uid == 10000 and oct(os.st
 print("compose")
 compose = yaml.safe_load(open(os.path.join(root, "compose_location", "docker-compose.yml")))
 svc = compose["services"]
-check(sorted(svc) == ["core", "jobservice", "portal", "proxy", "registry", "registryctl"], "services: %s" % sorted(svc))
+check(sorted(svc) == ["core", "jobservice", "log", "portal", "proxy", "registry", "registryctl"], "services: %s" % sorted(svc))
+check(svc["log"]["ports"] == ["127.0.0.1:1514:10514"] and all(
+    s["logging"] == {"driver": "syslog", "options": {"syslog-address": "tcp://localhost:1514", "tag": n}}
+    for n, s in svc.items() if n != "log"), "row 38: every service logs through the log service (syslog, localhost:1514)")
 check(all(s.get("restart") == "always" for s in svc.values()), "restart: always everywhere")
 check(svc["proxy"]["ports"] == ["8080:8080"] and svc["proxy"]["container_name"] == "nginx", "proxy: container nginx, http.port:8080 only (http)")
 check("./common/config/nginx:/etc/nginx:z" in svc["proxy"]["volumes"], "proxy mounts ./common/config/nginx at /etc/nginx")

@@ -114,8 +114,13 @@ class Node:
     def adapt_compose(self):
         path = os.path.join(self.harbor, "docker-compose.yml")
         c = yaml.safe_load(open(path))
+        # Two nodes on one engine cannot both publish the log service's 127.0.0.1:1514: no log service here.
+        del c["services"]["log"]
         for s in c["services"].values():
             s.pop("container_name", None)
+            s.pop("logging", None)
+            if "depends_on" in s:
+                s["depends_on"] = [d for d in s["depends_on"] if d != "log"]
         c["services"]["proxy"]["ports"] = ["127.0.0.1::8080"]
         c["networks"] = {"harbor": {"external": True, "name": self.net}}
         with open(os.path.join(self.harbor, "docker-compose.h2st.yml"), "w") as f:

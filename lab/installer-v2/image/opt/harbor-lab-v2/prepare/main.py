@@ -160,6 +160,7 @@ def parse(path, with_trivy):
     if level not in ("debug", "info", "warning", "error", "fatal"):
         raise Exception("log level must be one of debug, info, warning, error, fatal")
     c["log_level"] = level
+    c["log_location"] = (((y.get("log") or {}).get("local") or {}).get("location")) or "/var/log/harbor"
     ext = y.get("external_database") or {}
     c["external_database"] = bool(ext)
     if ext:
