@@ -104,7 +104,9 @@ class Checker {
             return opts.def ?? "";
         }
         if (typeof v !== "string") {
-            this.fail(key, `must be a string, got ${JSON.stringify(v)}`);
+            // YAML reads 0123, 1e3 or yes unquoted as a number or boolean.
+            const hint = typeof v === "number" || typeof v === "boolean" ? " (YAML read it as a number or boolean: quote it)" : "";
+            this.fail(key, `must be a string, got ${JSON.stringify(v)}${hint}`);
             return opts.def ?? "";
         }
         return v;

@@ -23,7 +23,9 @@ export function bootScript(composeFn: string): string {
 set -euo pipefail
 cd "$1"
 ${composeFn}
-if compose config --services | grep -qx log; then
+# Not piped into grep -q: under pipefail its early exit would fail the pipe (SIGPIPE) at random.
+services=$(compose config --services)
+if grep -qx log <<<"$services"; then
   compose up -d log
   up=0
   for _ in $(seq ${logWaitSeconds}); do

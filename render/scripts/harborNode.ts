@@ -83,7 +83,7 @@ export function waitHealthyScript(h: HealthCheck, l: NodeLayout, nodeName: strin
     // Asked every second: a node is in service as soon as it answers.
     return `healthy=""
 for i in $(seq 1 ${seconds}); do
-  if body=$(curl -fsS -m 5${curlTls} ${q(url)} 2>/dev/null) && printf '%s' "$body" | grep -q ${q(h.expect)}; then
+  if body=$(curl -fsS -m 5${curlTls} ${q(url)} 2>/dev/null) && grep -q ${q(h.expect)} <<<"$body"; then
     healthy="${nodeName}: healthy (${h.path}), deployed in \${SECONDS}s"
     break
   fi

@@ -9,7 +9,7 @@ import { after, before, describe, it } from "node:test";
 import { labStackConfigPath } from "../../scripts/labStack";
 import { expectAll, sh, stackCommand, timed } from "./e2eSteps";
 import {
-    inVm, labDocker, lbConfig, lbStates, log, pulumi, pullThrough, readStack, Stack, startClient, stopClient, waitHealthy,
+    inVm, labDocker, lbConfig, lbStates, log, privilegedEverywhere, pulumi, pullThrough, readStack, Stack, startClient, stopClient, waitHealthy,
 } from "./lab";
 import {
     keypairServed, loginsThroughLb, nodeKilled, nodeLost, pushNode1PullNode3, rollingCertificateRenewal, rollingInstallerChange,
@@ -27,6 +27,8 @@ function untouched(vm: string): boolean {
 
 let s: Stack;
 const tag = `e2e${Date.now()}`;
+/** The image ID of the probe pushed through node 1, as pulled back through the load balancer. */
+let pushedId = "";
 
 describe("the lab, end to end", { concurrency: 1 }, () => {
     before(() => {
@@ -99,6 +101,10 @@ describe("the lab, end to end", { concurrency: 1 }, () => {
         startClient(s);
     });
 
+    it("a --privileged container runs in every VM, with every capability the VM has", () => {
+        privilegedEverywhere(s, "harbor-lab/harbor-log:v1.2.2");
+    });
+
     it("200 consecutive logins through the load balancer all succeed", () => {
         expectAll([timed("logins", () => loginsThroughLb(s, 200))]);
     });
@@ -109,6 +115,8 @@ describe("the lab, end to end", { concurrency: 1 }, () => {
 
     it("an image pushed through node 1 is pulled, layer and all, through node 3", () => {
         expectAll([pushNode1PullNode3(s, tag)]);
+        // The figure checked it is the image pushed: after destroy and a new up, the same must come back.
+        pushedId = pullThrough(s, s.host, `library/harbor-ha-probe:${tag}`);
     });
 
     it("a UI session opened on node 1 is valid on node 3; with Redis not shared it is not", () => {
@@ -190,5 +198,6 @@ describe("the lab, end to end", { concurrency: 1 }, () => {
         startClient(s);
         const id = pullThrough(s, s.host, `library/harbor-ha-probe:${tag}`);
         assert.match(id, /^sha256:/);
+        assert.equal(id, pushedId, "the image pushed before destroy");
     });
 });

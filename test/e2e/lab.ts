@@ -1,6 +1,7 @@
 // Drives the running lab for the HA checks: a client "VM" on the lab network (its own Docker
 // engine) does real docker login / push / pull and UI logins through the load balancer or one
 // node, as a user's host would. Every attempt is counted once; nothing here retries.
+import assert from "node:assert/strict";
 import { execFileSync, ExecFileSyncOptions, spawnSync } from "node:child_process";
 import { createPublicKey, verify, X509Certificate } from "node:crypto";
 import * as fs from "node:fs";
@@ -33,6 +34,27 @@ export function labDocker(args: string[], input?: string): string {
 /** A shell script in a lab VM; returns its stdout. */
 export function inVm(vm: string, script: string, input?: string): string {
     return labDocker(["exec", "-i", vm, "bash", "-c", `set -euo pipefail\n${script}`], input);
+}
+
+/**
+ * A `docker run --privileged` in a VM, as Harbor 2.x's prepare wrapper does: its effective
+ * capabilities, which must include CAP_SYS_ADMIN (bit 21); throws when the container does not run.
+ */
+export function privilegedCapabilities(vm: string, image: string): bigint {
+    const out = inVm(vm, `docker run --rm --privileged --entrypoint /bin/sh ${image} -c 'grep CapEff /proc/self/status'`);
+    const m = /CapEff:\s*([0-9a-f]+)/.exec(out);
+    if (!m) throw new Error(`${vm}: no CapEff from a --privileged container: ${out}`);
+    return BigInt(`0x${m[1]}`);
+}
+
+/** Every VM runs a --privileged container with every capability the VM itself has (CAP_SYS_ADMIN among them). */
+export function privilegedEverywhere(s: Stack, image: string): void {
+    for (const n of s.nodes) {
+        const caps = privilegedCapabilities(n.vm, image);
+        const vm = BigInt(`0x${/CapBnd:\s*([0-9a-f]+)/.exec(inVm(n.vm, "grep CapBnd /proc/self/status"))![1]}`);
+        assert.ok((caps >> 21n) & 1n, `${n.vm}: CAP_SYS_ADMIN in a --privileged container (CapEff ${caps.toString(16)})`);
+        assert.equal(caps.toString(16), vm.toString(16), `${n.vm}: the container has every capability of the VM`);
+    }
 }
 
 /** The project's Pulumi, with the toolchain's environment. */
@@ -219,12 +241,13 @@ export function nodeCurl(s: Stack, address: string, args: string): string {
  * A request to one node as the admin API user (basic auth, no session: Harbor checks no CSRF token
  * then). The password and the JSON body reach the client on stdin, not on a command line.
  */
-export function adminApi(s: Stack, address: string, method: string, path: string, json?: unknown): { status: number; headers: string; body: string } {
+export function adminApi(s: Stack, address: string, method: string, path: string, json?: unknown,
+    password = s.adminPassword): { status: number; headers: string; body: string } {
     const out = clientExec(`read -r pw
 h=$(mktemp); k=$(mktemp)
 printf 'user = "admin:%s"\n' "$pw" >"$k"
 ${nodeCurl(s, address, `-K "$k" -X ${method} -D "$h" ${json === undefined ? "" : "-H 'Content-Type: application/json' --data-binary @-"} -w '\n%{http_code}' https://${s.host}${path}`)}
-echo; echo '--headers--'; tr -d '\r' <"$h"; rm -f "$h" "$k"`, `${s.adminPassword}
+echo; echo '--headers--'; tr -d '\r' <"$h"; rm -f "$h" "$k"`, `${password}
 ${json === undefined ? "" : JSON.stringify(json)}`);
     const [main, headers] = out.split("\n--headers--\n");
     const lines = main.trimEnd().split("\n");

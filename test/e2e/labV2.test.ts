@@ -7,7 +7,9 @@ import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { labStackConfigPath } from "../../scripts/labStack";
 import { expectAll, sh, stackCommand, timed } from "./e2eSteps";
-import { inVm, labDocker, lbConfig, lbStates, log, pulumi, pullThrough, readStack, Stack, startClient, stopClient, waitHealthy } from "./lab";
+import {
+    inVm, labDocker, lbConfig, lbStates, log, privilegedEverywhere, pulumi, pullThrough, readStack, Stack, startClient, stopClient, waitHealthy,
+} from "./lab";
 import { keypairServed, loginsThroughLb, nodeKilled, nodeLost, pushNode1PullNode3 } from "./verify";
 import {
     jobRunByAnotherNode, uiSessionAndCsrfShared, unsharedCsrfKeyFails, unsharedJobserviceSecretFails, unsharedSecretKeyFailsV2, unsharedTokenKeyFails,
@@ -18,6 +20,8 @@ const stack = "dev-v2";
 const v2 = stackCommand(stack);
 let s: Stack;
 const tag = `e2e${Date.now()}`;
+/** The image ID of the probe pushed through node 1, as pulled back through the load balancer. */
+let pushedId = "";
 
 /** Harbor's tables in the lab's PostgreSQL database `registry`, asked as the server's own superuser. */
 function registryTables(): number {
@@ -50,6 +54,10 @@ describe("the lab, end to end, Harbor 2.x", { concurrency: 1 }, () => {
         startClient(s);
     });
 
+    it("a --privileged container runs in every VM, with every capability the VM has", () => {
+        privilegedEverywhere(s, "harbor-lab/harbor-log:v2.15.2");
+    });
+
     it("200 consecutive logins through the load balancer all succeed", () => {
         expectAll([timed("logins", () => loginsThroughLb(s, 200))]);
     });
@@ -60,6 +68,8 @@ describe("the lab, end to end, Harbor 2.x", { concurrency: 1 }, () => {
 
     it("an image pushed through node 1 is pulled, layer and all, through node 3", () => {
         expectAll([pushNode1PullNode3(s, tag)]);
+        // The figure checked it is the image pushed: after destroy and a new up, the same must come back.
+        pushedId = pullThrough(s, s.host, `library/harbor-ha-probe:${tag}`);
     });
 
     it("a UI session and its CSRF token from node 1 are accepted by node 3", () => {
@@ -118,6 +128,7 @@ describe("the lab, end to end, Harbor 2.x", { concurrency: 1 }, () => {
         startClient(s);
         const id = pullThrough(s, s.host, `library/harbor-ha-probe:${tag}`);
         assert.match(id, /^sha256:/);
+        assert.equal(id, pushedId, "the image pushed before destroy");
     });
 
     it("an upgrade to a newer schema stops every node and migrates once; one with the same schema goes node by node under load", () => {

@@ -106,7 +106,7 @@ drain_node
 compose up -d --force-recreate >>"$log" 2>&1 || fail "docker-compose up"
 healthy=""
 for i in $(seq 1 180); do
-  if body=$(curl -fsS -m 5 http\://127.0.0.1\:8070/api/systeminfo 2>/dev/null) && printf '%s' "$body" | grep -q registry_url; then
+  if body=$(curl -fsS -m 5 http\://127.0.0.1\:8070/api/systeminfo 2>/dev/null) && grep -q registry_url <<<"$body"; then
     healthy="harbor-1: healthy (/api/systeminfo), deployed in ${SECONDS}s"
     break
   fi
@@ -131,7 +131,9 @@ compose() {
   else echo "neither docker-compose nor the docker compose plugin is installed" >&2; return 1
   fi
 }
-if compose config --services | grep -qx log; then
+# Not piped into grep -q: under pipefail its early exit would fail the pipe (SIGPIPE) at random.
+services=$(compose config --services)
+if grep -qx log <<<"$services"; then
   compose up -d log
   up=0
   for _ in $(seq 60); do

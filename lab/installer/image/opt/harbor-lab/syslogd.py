@@ -13,8 +13,9 @@ import sys
 import threading
 
 LOG_DIR = "/var/log/docker"
-# RFC 3164 as Docker's driver sends it by default: "<PRI>Mmm dd hh:mm:ss host tag[pid]: message".
-TAG = re.compile(r"^<\d+>(?:\w{3} [ \d]\d \d\d:\d\d:\d\d|\S+) \S+ ([^\s\[:]+)")
+# RFC 3164 as Docker's driver sends it by default, "<PRI>Mmm dd hh:mm:ss tag[pid]: message" (a host
+# name before the tag, or an RFC 3339 time, when configured so).
+TAG = re.compile(r"^<\d+>\s*(?:\w{3} [ \d]\d \d\d:\d\d:\d\d|\d{4}-\d\d-\d\dT\S+) (?:\S+ )?([^\s\[:]+)(?:\[\d+\])?: ")
 lock = threading.Lock()
 
 
