@@ -4,8 +4,6 @@ import * as pulumi from "@pulumi/pulumi";
 import { plainKeys, project, RawConfig, SecretInput, validateConfig } from "./validate";
 import { ClusterConfig, SecretKey, secretKeys } from "./types";
 
-export { plainKeys };
-
 export type Secrets = { [K in SecretKey]?: pulumi.Output<string> };
 
 // The SDK records which keys the stack file holds encrypted (runtime.isConfigSecret, not in its
