@@ -82,7 +82,7 @@ function configures(key: string): boolean {
     if (v === undefined || v === "") return false;
     try {
         const o = JSON.parse(v) as unknown;
-        return typeof o !== "object" || o === null || Object.keys(o).length > 0; // not Pulumi.yaml's {} default
+        return typeof o !== "object" || o === null || Object.keys(o).length > 0; // not an empty {}
     } catch {
         return true;
     }

@@ -23,7 +23,6 @@
 # It also creates the directory of a file:// backend, since `pulumi login` needs it to exist.
 
 _hh_repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-_hh_repo_root="$_hh_repo"
 _hh_cache="${HARBOR_HA_CACHE:-/var/cache/harbor-ha}"
 
 case ":$PATH:" in
@@ -52,7 +51,7 @@ _hh_lab_passphrase="harbor-ha-lab"
 
 # hh_stack_env STACK: the passphrase for STACK, or a refusal (exit status 1) that says how to set one.
 hh_stack_env() {
-  local stack=$1 file="$_hh_repo_root/Pulumi.$1.yaml"
+  local stack=$1 file="$_hh_repo/Pulumi.$1.yaml"
   local given=""
   if [ -n "${PULUMI_CONFIG_PASSPHRASE_FILE:-}" ]; then given=$(cat "$PULUMI_CONFIG_PASSPHRASE_FILE" 2>/dev/null || true)
   elif [ -n "${PULUMI_CONFIG_PASSPHRASE+set}" ]; then given=$PULUMI_CONFIG_PASSPHRASE
@@ -97,4 +96,5 @@ hh_pulumi() {
 hh_stack_config() { echo "${HARBOR_HA_CACHE:-/var/cache/harbor-ha}/lab/state/Pulumi.$1.yaml"; }
 hh_config_args() { if [ -f "$(hh_stack_config "$1")" ]; then echo "--config-file $(hh_stack_config "$1")"; fi; }
 
-unset _hh_repo _hh_cache
+# _hh_repo stays: hh_stack_env reads the stack files there.
+unset _hh_cache

@@ -5,6 +5,7 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
+import { specialSecretSig, specialSigKey } from "@pulumi/pulumi/runtime/rpc";
 import * as tar from "tar";
 import { certificateProvider, caProvider } from "../components/clusterTls";
 import { htpasswdProvider } from "../components/registryHtpasswd";
@@ -205,9 +206,9 @@ export function promiseOf<T>(o: pulumi.Input<T>): Promise<T> {
     return new Promise(resolve => pulumi.output(o).apply(v => { resolve(v as T); return v; }));
 }
 
-// How the mock monitor hands over an input that was a secret Output (the SDK's specialSigKey and specialSecretSig).
-const secretSig = "4dabf18193072939515e22adb298388d";
-const secretValueSig = "1b47061264138c4ac30d75fd1eb44270";
+// How the mock monitor hands over an input that was a secret Output.
+const secretSig = specialSigKey;
+const secretValueSig = specialSecretSig;
 
 export function isSecretInput(v: unknown): boolean {
     return typeof v === "object" && v !== null && secretSig in v;

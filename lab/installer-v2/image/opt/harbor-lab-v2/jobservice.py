@@ -98,8 +98,8 @@ def worker(n):
         hook(job, "Running")
         status, message = run(job)
         set_stats(job["id"], status=status, worker_id=WORKER_ID, message=message)
-        # What Harbor's runner logs when a job ends (src/jobservice/runner/redis.go @ v2.15.2), into the
-        # node's jobservice log through the log service: how an operator finds where a job ran.
+        # What Harbor's runner logs when a job ends (conformance row 44), into the node's jobservice
+        # log through the log service: how an operator finds where a job ran.
         if status == "Success":
             log("Job '%s:%s' exit with success", job["name"], job["id"])
         else:
