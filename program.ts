@@ -61,6 +61,7 @@ export async function harborStack() {
         caPem: cluster.caPem,
         clientTrustPath: cluster.clientTrustPath,
         tlsNotAfter: cluster.tlsNotAfter,
+        tlsCertFingerprint: cluster.tlsCertFingerprint,
         loadBalancer: cluster.loadBalancer,
         installerSha256: installer.sha256,
     };

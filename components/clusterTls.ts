@@ -1,4 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
+import { X509Certificate } from "node:crypto";
 import { generateCa, issueServerCertificate } from "./tlsMaterial";
 
 export interface ClusterTlsArgs {
@@ -78,6 +79,8 @@ export class ClusterTls extends pulumi.ComponentResource {
     public readonly certificatePem: pulumi.Output<string>;
     public readonly privateKeyPem: pulumi.Output<string>;
     public readonly notAfter: pulumi.Output<string>;
+    /** SHA-256 of the certificate (XX:XX:...): what every node must serve. */
+    public readonly fingerprintSha256: pulumi.Output<string>;
     /** Where a Docker client puts caPem to trust the registry. */
     public readonly clientTrustPath: pulumi.Output<string>;
 
@@ -106,10 +109,11 @@ export class ClusterTls extends pulumi.ComponentResource {
             this.privateKeyPem = pulumi.secret(cert.privateKeyPem);
             this.notAfter = cert.notAfter;
         }
+        this.fingerprintSha256 = this.certificatePem.apply(pem => new X509Certificate(pem).fingerprint256);
         this.clientTrustPath = pulumi.interpolate`/etc/docker/certs.d/${args.domain}:${args.port}/ca.crt`;
         this.registerOutputs({
             caPem: this.caPem, certificatePem: this.certificatePem, privateKeyPem: this.privateKeyPem,
-            notAfter: this.notAfter, clientTrustPath: this.clientTrustPath,
+            notAfter: this.notAfter, fingerprintSha256: this.fingerprintSha256, clientTrustPath: this.clientTrustPath,
         });
     }
 }

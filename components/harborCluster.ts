@@ -117,6 +117,8 @@ export class HarborCluster extends pulumi.ComponentResource {
     public readonly caPem?: pulumi.Output<string>;
     public readonly clientTrustPath?: pulumi.Output<string>;
     public readonly tlsNotAfter?: pulumi.Output<string>;
+    /** With https: the SHA-256 fingerprint of the certificate every node serves. */
+    public readonly tlsCertFingerprint?: pulumi.Output<string>;
     /** The load balancer's config for these nodes: HAProxy (checks the drain) and nginx stream. */
     public readonly loadBalancer: pulumi.Output<{ haproxy: string; nginx: string }>;
 
@@ -168,10 +170,6 @@ export class HarborCluster extends pulumi.ComponentResource {
             harborVersion: args.harborVersion,
             triggers: [pulumi.output(args.installer).apply(i => i.sha256)],
         }, child));
-        const ready = args.nodes.map((n, i) => n.dockerDataRoot === undefined ? preflights[i].passed
-            : new DockerDataRoot(`${name}-${n.name}-docker-data-root`, {
-                nodeName: n.name, connection: connections[i], dataRoot: n.dockerDataRoot, after: [preflights[i].passed],
-            }, child).status);
         const tls = args.protocol === "https" ? new ClusterTls(`${name}-tls`, {
             domain: args.domain,
             sans: [...new Set(args.nodes.flatMap(n => [n.name, n.address]))],
@@ -181,15 +179,9 @@ export class HarborCluster extends pulumi.ComponentResource {
             suppliedPrivateKeyPem: args.tls.certificate ? args.tlsPrivateKey : undefined,
             suppliedCaPem: args.tls.caCertificate,
         }, dataChild) : undefined;
-        const targets: NodeTarget[] = args.nodes.map((n, i) => ({ name: n.name, connection: connections[i], ready: ready[i] }));
-        const mounts = args.nodes.map((n, i) => new CephMount(`${name}-${n.name}-cephfs`, {
-            connection: targets[i].connection,
-            monitors: ceph.monitors, path: ceph.path, mountPoint: ceph.mountPoint, user: ceph.user, client: ceph.client,
-            sessionTimeoutSeconds: ceph.sessionTimeoutSeconds,
-            dataPath,
-            secret: args.cephSecret,
-            after: [ready[i]],
-        }, dataChild));
+        // The database and Redis checks need only a node that passed its preflight (no Docker): a data root
+        // move may wait for the node before it, which waits for them.
+        const targets: NodeTarget[] = args.nodes.map((n, i) => ({ name: n.name, connection: connections[i], ready: preflights[i].passed }));
         const db = database(name, flavor, args, targets, dataChild);
         const redis = new RedisSession(`${name}-redis`, {
             host: redisCfg.host, port: redisCfg.port, password: args.redisPassword,
@@ -202,36 +194,68 @@ export class HarborCluster extends pulumi.ComponentResource {
                 registryDbIndex: r.registryDbIndex, jobserviceDbIndex: r.jobserviceDbIndex, trivyDbIndex: r.trivyDbIndex,
             }));
 
+        const lb = args.loadBalancer;
+        const drain = { drainSeconds: lb.drainSeconds, checkIntervalSeconds: lb.checkIntervalSeconds, fall: lb.fall, rise: lb.rise };
+        const nodes: HarborNode[] = [];
+        // A new cluster, or one stopped for a schema migration: one node first (it creates or
+        // migrates the schema), then the rest together. A running cluster: one node after another,
+        // each drained first, so the others keep serving.
+        const oneFirst = plan.kind === "new" || plan.kind === "stop-all";
+
+        // Docker's data root (where set), then the CephFS mount. A move stops Docker and Harbor with
+        // it, so moves never overlap: on a running cluster a node's move waits for the node before it
+        // (its move and its deploy), otherwise for the previous move. dependsOn, not an input: the
+        // preview of a change elsewhere shows no change here.
+        const prepared: { ready: pulumi.Input<string>; dataPath: pulumi.Output<string>; move?: DockerDataRoot }[] = [];
+        const prepare = (i: number, waitFor: pulumi.Resource[]): void => {
+            const n = args.nodes[i];
+            const move = n.dockerDataRoot === undefined ? undefined : new DockerDataRoot(`${name}-${n.name}-docker-data-root`, {
+                nodeName: n.name, connection: connections[i], dataRoot: n.dockerDataRoot, after: [preflights[i].passed],
+                harborVersion: args.harborVersion, installDir: args.installDir, port: args.port, protocol: args.protocol,
+                domain: args.domain, drain, waitFor,
+            }, child);
+            const ready = move?.status ?? preflights[i].passed;
+            const mount = new CephMount(`${name}-${n.name}-cephfs`, {
+                connection: connections[i],
+                monitors: ceph.monitors, path: ceph.path, mountPoint: ceph.mountPoint, user: ceph.user, client: ceph.client,
+                sessionTimeoutSeconds: ceph.sessionTimeoutSeconds,
+                dataPath,
+                secret: args.cephSecret,
+                after: [ready],
+            }, dataChild);
+            prepared.push({ ready, dataPath: mount.dataPath, move });
+        };
+        const previousMove = (i: number): pulumi.Resource[] => {
+            const m = prepared.slice(0, i).reverse().find(p => p.move)?.move;
+            return m ? [m] : [];
+        };
+        if (oneFirst) args.nodes.forEach((_, i) => prepare(i, previousMove(i)));
+
         // Harbor does not run two versions on one schema: before an upgrade that changes it, every
         // node stops (these re-run only when the target schema changes; on a new cluster they find
         // nothing to stop).
         const target = schemaVersion(flavor.version);
         const stops = flavor.generation === 2 && target !== undefined ? args.nodes.map((n, i) => new UpgradeStop(`${name}-${n.name}-upgrade-stop`, {
-            nodeName: n.name, connection: connections[i], installDir: args.installDir, schemaVersion: target, after: [ready[i]],
+            nodeName: n.name, connection: connections[i], installDir: args.installDir, schemaVersion: target,
+            after: [oneFirst ? prepared[i].ready : preflights[i].passed],
         }, child).stopped) : [];
 
-        // The order of the nodes. A new cluster, or one stopped for a schema migration: one node
-        // first (it creates or migrates the schema), then the rest together. A running cluster: one
-        // node after another, each drained first, so the others keep serving.
-        const nodes: HarborNode[] = [];
-        const oneFirst = plan.kind === "new" || plan.kind === "stop-all";
         const waitFor = (i: number): pulumi.Input<string>[] => {
             if (i === 0) return stops;
             return oneFirst ? [nodes[0].status] : [nodes[i - 1].status];
         };
-        const lb = args.loadBalancer;
-        const drain = { drainSeconds: lb.drainSeconds, checkIntervalSeconds: lb.checkIntervalSeconds, fall: lb.fall, rise: lb.rise };
         args.nodes.forEach((n, i) => {
+            if (!oneFirst) prepare(i, i === 0 ? [] : [...previousMove(i), nodes[i - 1]]);
             const order = waitFor(i);
             nodes.push(new HarborNode(`${name}-${n.name}`, {
                 nodeName: n.name,
-                connection: targets[i].connection,
+                connection: connections[i],
                 hostKey: n.hostKey,
                 harborVersion: args.harborVersion,
                 installer: args.installer,
                 installDir: args.installDir,
                 mountPoint: ceph.mountPoint,
-                dataPath: mounts[i].dataPath,
+                dataPath: prepared[i].dataPath,
                 domain: args.domain,
                 port: args.port,
                 healthPort: lb.healthPort,
@@ -254,6 +278,7 @@ export class HarborCluster extends pulumi.ComponentResource {
         this.caPem = tls?.caPem;
         this.clientTrustPath = tls?.clientTrustPath;
         this.tlsNotAfter = tls?.notAfter;
+        this.tlsCertFingerprint = tls?.fingerprintSha256;
         this.loadBalancer = pulumi.output(args.domain).apply(domain => {
             const spec = {
                 domain, port: args.port, nodes: args.nodes.map(n => ({ name: n.name, address: n.address })),
@@ -275,6 +300,7 @@ export class HarborCluster extends pulumi.ComponentResource {
             url: this.url, nodeStatus: this.nodeStatus, preflight: this.preflight, tokenCertFingerprint: this.tokenCertFingerprint,
             tokenCertificatePem: this.tokenCertificatePem, adminPassword: this.adminPassword, harborVersion: this.harborVersion,
             upgrade: this.upgrade, loadBalancer: this.loadBalancer, caPem: this.caPem, clientTrustPath: this.clientTrustPath, tlsNotAfter: this.tlsNotAfter,
+            tlsCertFingerprint: this.tlsCertFingerprint,
         });
     }
 }

@@ -126,6 +126,8 @@ export interface Flavor {
     /** A shared secret whose bcrypt htpasswd hash the nodes also need (made once, kept in state). */
     readonly htpasswdOf?: string;
     readonly health: HealthCheck;
+    /** A shell function `compose` running the compose command this generation's installer uses. */
+    readonly composeFn: string;
     /** Refuses what cannot be done (e.g. 1.x to 2.x in place) with the documented way. */
     /** nodeNames in deploy order: the first one creates or migrates the schema. */
     upgradePlan(deployedVersion: string | undefined, nodeNames: readonly string[]): UpgradePlan;

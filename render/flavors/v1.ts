@@ -59,6 +59,7 @@ export function harborV1(version: string, minor: number): Flavor {
         // /api/systeminfo exists in every 1.x and asks the adminserver on each call; 1.5's /api/ping
         // answers without checking anything.
         health: { path: "/api/systeminfo", expect: "registry_url" },
+        composeFn,
         upgradePlan: deployed => upgradePlanV1(deployed, version),
         renderNodeFiles: (installer, s, l) => renderNodeFiles(installer, s, l, keys, replacedServices),
         deployScript: (l, nodeName, e, d) => deployScript(flavor, l, nodeName, e, d),
@@ -169,9 +170,9 @@ drain_node
 # Recreate every container: each must read the new config and keys (a bind-mounted file keeps its
 # old inode), and the proxy resolves the others' addresses only when it starts.
 compose up -d --force-recreate >>"$log" 2>&1 || fail "docker-compose up"
-${waitHealthyScript(f.health, l, nodeName, e, 180)}
-${installBootUnitScript(l.installDir, l.mountPoint, composeFn)}
+${waitHealthyScript(f.health, l.port, nodeName, e, 180)}
+${installBootUnitScript(l.installDir, l.mountPoint, f.composeFn)}
 undrain_node
 echo "$healthy"
-`, [readBundleFn, composeFn, findPythonFn(py), drainFns(d)]);
+`, [readBundleFn, f.composeFn, findPythonFn(py), drainFns(d)]);
 }

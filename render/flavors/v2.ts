@@ -65,6 +65,7 @@ export function harborV2(version: string): Flavor {
         htpasswdOf: "registryPassword",
         // /api/v2.0/health answers 200 even when unhealthy; /ping is what Harbor's own probes use.
         health: { path: "/api/v2.0/ping", expect: "Pong" },
+        composeFn: composeV2Fn,
         upgradePlan: (from, nodeNames) => upgradePlan(from, version, nodeNames),
         renderNodeFiles: (installer, s) => renderNodeFiles(installer, s),
         deployScript: (l, nodeName, e, d) => deployScript(flavor, l, nodeName, e, d),
@@ -147,9 +148,9 @@ install -D -m 0644 "$stage/${drainConf}" ${q(`${nginxConfD}/harbor.${e.protocol}
 drain_node
 # Recreate every container: each reads the new config, and the proxy resolves the others at start.
 compose up -d --force-recreate >>"$log" 2>&1 || fail "docker compose up"
-${waitHealthyScript(f.health, l, nodeName, e, 240)}
-${installBootUnitScript(l.installDir, l.mountPoint, composeV2Fn)}
+${waitHealthyScript(f.health, l.port, nodeName, e, 240)}
+${installBootUnitScript(l.installDir, l.mountPoint, f.composeFn)}
 undrain_node
 echo "$healthy"
-`, [readBundleFn, composeV2Fn, setEnvFn, drainFns(d)]);
+`, [readBundleFn, f.composeFn, setEnvFn, drainFns(d)]);
 }

@@ -1,5 +1,10 @@
 // Docker's data on a data disk (the seed's third article): daemon.json "data-root", merged with the
-// keys already there by a JSON parser on the node, then stop, copy, start, verify.
+// keys already there by a JSON parser on the node, then drain, stop, copy, start, verify, Harbor
+// back, undrain. HarborCluster chains the nodes' moves so one node is out at a time.
+import { ClientEndpoint, HealthCheck } from "../flavors/flavor";
+import { bootUnit } from "./boot";
+import { drainFns, DrainSettings } from "./drain";
+import { stageDir, waitHealthyScript } from "./harborNode";
 import { inlineScript, q, remoteScript, RemoteScript } from "./shell";
 
 /**
@@ -40,13 +45,50 @@ const dockerServiceFn = `docker_service() { # start|stop
 }
 wait_docker() { for _ in $(seq 1 60); do docker info >/dev/null 2>&1 && return 0; sleep 1; done; return 1; }`;
 
-function dataRootBody(nodeName: string, target: string): string {
+/** The node's Harbor, which goes down with Docker: what the move needs to drain it and bring it back. */
+export interface HarborOnNode {
+    installDir: string;
+    port: number;
+    endpoint: ClientEndpoint;
+    health: HealthCheck;
+    drain: DrainSettings;
+    /** The generation's `compose` shell function (Flavor.composeFn). */
+    composeFn: string;
+}
+
+function dataRootBody(nodeName: string, target: string, h: HarborOnNode): string {
     return `
 conf=/etc/docker/daemon.json
 want=${q(target)}
+dir=${q(h.installDir)}
+node_name=${q(nodeName)}
+stage="$dir/${stageDir}"
+log="$stage/docker-data-root.log"
+# Set while this step has the node out of the load balancer: a run that stopped half-way (Docker
+# moved, Harbor not back) is finished by the next run, which finds the data root already moved.
+moving="$stage/docker-data-root.moving"
+fail() { echo "${nodeName}: $1 failed; last lines of $log:" >&2; tail -n 20 "$log" >&2; exit 1; }
+# Docker starts Harbor's containers in no order and those logging through the log service fail
+# (render/scripts/boot.ts): the boot unit's script starts them in order, then the node must answer
+# before it goes back into the load balancer.
+harbor_back() {
+  [ -f "$moving" ] || return 0
+  cd "$dir"
+  if [ -x ${q(bootUnit.script)} ] && [ -f docker-compose.yml ]; then
+    ${q(bootUnit.script)} "$dir" >>"$log" 2>&1 || fail ${q(bootUnit.script)}
+    ${waitHealthyScript(h.health, h.port, nodeName, h.endpoint, 240).split("\n").join("\n    ")}
+    echo "\${healthy%%, deployed*} again after the move"
+  fi
+  undrain_node
+  rm -f "$moving"
+}
 current=$(docker info --format '{{.DockerRootDir}}')
 dest=\${want:-/var/lib/docker}
-if [ "$current" = "$dest" ]; then echo "docker: data root of ${nodeName} is already $dest"; exit 0; fi
+if [ "$current" = "$dest" ]; then
+  harbor_back
+  echo "docker: data root of ${nodeName} is already $dest"
+  exit 0
+fi
 command -v python3 >/dev/null 2>&1 && py=python3 || py=python
 # Merge first: a malformed daemon.json stops here, before Docker is touched.
 merged=$($py - "$conf" "$want" <<'PY'
@@ -56,6 +98,15 @@ images=$(docker images -aq | sort -u | wc -l)
 containers=$(docker ps -aq | wc -l)
 [ -f "$conf" ] && cp -p "$conf" "$conf.harbor-ha.bak"
 mkdir -p "$dest"
+# Harbor stops with Docker: out of the load balancer first, its requests in flight finished.
+if [ -f "$dir/docker-compose.yml" ]; then
+  mkdir -p "$stage"
+  : >"$log"
+  touch "$moving"
+  cd "$dir"
+  drain_node
+  cd /
+fi
 docker_service stop
 if command -v rsync >/dev/null 2>&1; then rsync -aHS --numeric-ids "$current"/ "$dest"/; else cp -a "$current"/. "$dest"/; fi
 mkdir -p /etc/docker
@@ -64,6 +115,7 @@ restore() {
   echo "${nodeName}: $1; daemon.json restored, data left in $current" >&2
   if [ -f "$conf.harbor-ha.bak" ]; then mv -f "$conf.harbor-ha.bak" "$conf"; else rm -f "$conf"; fi
   docker_service stop || true; docker_service start || true
+  wait_docker && harbor_back
   exit 1
 }
 docker_service start || restore "docker did not start"
@@ -75,12 +127,17 @@ wait_docker || restore "docker did not come back"
 find "$current" -mindepth 1 -maxdepth 1 -exec rm -rf --one-file-system {} +
 rm -f "$conf.harbor-ha.bak"
 echo "docker: data root of ${nodeName} moved from $current to $dest ($images images, $containers containers)"
+harbor_back
 `;
 }
 
-/** Moves Docker's data root to target; a re-run is a no-op. */
-export function dockerDataRootScript(nodeName: string, target: string): RemoteScript {
-    return remoteScript(`Docker data root on ${nodeName}`, dataRootBody(nodeName, target), [dockerServiceFn]);
+/**
+ * Moves Docker's data root to target; a re-run is a no-op. A node that runs Harbor is drained first
+ * and back in the load balancer only once healthy again.
+ */
+export function dockerDataRootScript(nodeName: string, target: string, harbor: HarborOnNode): RemoteScript {
+    return remoteScript(`Docker data root on ${nodeName}`, dataRootBody(nodeName, target, harbor),
+        [dockerServiceFn, harbor.composeFn, drainFns(harbor.drain)]);
 }
 
 /**

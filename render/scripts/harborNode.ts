@@ -77,9 +77,9 @@ echo "${nodeName}: Harbor stopped; data kept"
  * https by the domain, resolved to the node itself, the cluster CA checked), and leaves the status
  * line in $healthy. Uses the deploy's $stage, $log, compose and fail.
  */
-export function waitHealthyScript(h: HealthCheck, l: NodeLayout, nodeName: string, e: ClientEndpoint, seconds: number): string {
-    const url = e.protocol === "https" ? `https://${e.domain}:${l.port}${h.path}` : `http://127.0.0.1:${l.port}${h.path}`;
-    const curlTls = e.protocol === "https" ? ` --cacert "$stage/${staged.tlsCa}" --resolve ${q(`${e.domain}:${l.port}:127.0.0.1`)}` : "";
+export function waitHealthyScript(h: HealthCheck, port: number, nodeName: string, e: ClientEndpoint, seconds: number): string {
+    const url = e.protocol === "https" ? `https://${e.domain}:${port}${h.path}` : `http://127.0.0.1:${port}${h.path}`;
+    const curlTls = e.protocol === "https" ? ` --cacert "$stage/${staged.tlsCa}" --resolve ${q(`${e.domain}:${port}:127.0.0.1`)}` : "";
     // Asked every second: a node is in service as soon as it answers.
     return `healthy=""
 for i in $(seq 1 ${seconds}); do

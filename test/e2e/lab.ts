@@ -31,6 +31,11 @@ export function labDocker(args: string[], input?: string): string {
     return run("docker", args, { env: labEnv, input });
 }
 
+/** Whether a command on the lab's Docker engine succeeds (its output dropped). */
+export function labDockerOk(args: string[]): boolean {
+    return spawnSync("docker", args, { env: labEnv, stdio: "ignore" }).status === 0;
+}
+
 /** A shell script in a lab VM; returns its stdout. */
 export function inVm(vm: string, script: string, input?: string): string {
     return labDocker(["exec", "-i", vm, "bash", "-c", `set -euo pipefail\n${script}`], input);
@@ -380,6 +385,11 @@ export function lbStates(): Record<string, string> {
     const rows = csv.split("\n").filter(l => l.startsWith("harbor-nodes,") && !l.startsWith("harbor-nodes,BACKEND"));
     // Column 18 (0-based 17) is the status: UP, DOWN, "UP 1/2", "DOWN 1/3", MAINT...
     return Object.fromEntries(rows.map(r => { const f = r.split(","); return [f[1], f[17]]; }));
+}
+
+/** The lab load balancer's log since `since` (epoch seconds), each line with Docker's timestamp. */
+export function lbLog(since: number): string {
+    return run("docker", ["logs", "--timestamps", "--since", since.toFixed(3), "lb"], { env: labEnv });
 }
 
 /** The lab load balancer's config file: what lab/scripts/lb-config.sh wrote from the stack's output. */

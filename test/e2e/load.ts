@@ -130,6 +130,55 @@ export function tallyLines(text: string): LoadResult {
     }));
 }
 
+/** A server's state change as the load balancer logged it: HAProxy's own count of servers left in service. */
+export interface LbEvent {
+    at: number;
+    node: string;
+    up: boolean;
+    /** "N active and M backup servers left|online": how many were in service after this change. */
+    active: number;
+}
+
+/** HAProxy's "Server <backend>/<node> is UP|DOWN, ... N active and M backup servers left|online." log lines. */
+export function lbEvents(dockerLogs: string): LbEvent[] {
+    const events: LbEvent[] = [];
+    for (const line of dockerLogs.split("\n")) {
+        // docker logs --timestamps: "<RFC 3339> <line>"; the config's `log stdout` line, not the stderr copy.
+        const m = /^(\S+) Server [^/\s]+\/(\S+) is (UP|DOWN)\b.*?(\d+) active and \d+ backup servers (?:left|online)/.exec(line);
+        if (m) events.push({ at: Date.parse(m[1]) / 1000, node: m[2], up: m[3] === "UP", active: Number(m[4]) });
+    }
+    return events;
+}
+
+export interface Timeline {
+    /** Each node's spans out of service, in seconds from `from`. */
+    out: Record<string, [number, number][]>;
+    /** The fewest nodes in service at any moment, by the load balancer's own count. */
+    minActive: number;
+}
+
+/** Which nodes the load balancer had out of service when, between `from` and `to` (epoch seconds), all in service at `from`. */
+export function timeline(events: LbEvent[], nodes: string[], from: number, to: number): Timeline {
+    const out: Record<string, [number, number][]> = Object.fromEntries(nodes.map(n => [n, []]));
+    let minActive = nodes.length;
+    for (const e of events.filter(x => x.at >= from && x.at <= to)) {
+        minActive = Math.min(minActive, e.active);
+        const spans = (out[e.node] ??= []);
+        const open = spans.length > 0 && spans[spans.length - 1][1] < 0;
+        if (!e.up && !open) spans.push([e.at - from, -1]);
+        else if (e.up && open) spans[spans.length - 1][1] = e.at - from;
+    }
+    for (const spans of Object.values(out)) if (spans.length > 0 && spans[spans.length - 1][1] < 0) spans[spans.length - 1][1] = to - from;
+    return { out, minActive };
+}
+
+/** "harbor-1 out 12.0-31.5s, harbor-2 out 40.1-60.0s, harbor-3 never out; at least 2 of 3 in service". */
+export function describeTimeline(t: Timeline, nodes: number): string {
+    return Object.entries(t.out).map(([n, spans]) => spans.length === 0 ? `${n} never out`
+        : `${n} out ${spans.map(([a, b]) => `${a.toFixed(1)}-${b.toFixed(1)}s`).join(", ")}`).join("; ") +
+        `; at least ${t.minActive} of ${nodes} in service throughout`;
+}
+
 /** The attempts that ended after `from` and no later than `to` (epoch seconds). */
 export function between(r: LoadResult, from: number, to = Infinity): LoadResult {
     return tally(r.attempts.filter(a => a.at > from && a.at <= to));

@@ -4,9 +4,9 @@
 // No attempt is retried here; what the load balancer and Docker retry is in README "What is retried".
 import { spawnSync } from "node:child_process";
 import * as path from "path";
-import { between, describeLoad, loadLoops, LoadResult, sleepMs, startLoad } from "./load";
+import { between, describeLoad, describeTimeline, lbEvents, loadLoops, LoadResult, sleepMs, startLoad, timeline } from "./load";
 import {
-    adminApi, Attempts, cache, fmtAttempts, installerVariant, labDocker, lbStates, log, logins, pulumi, repo, stackArgs, pullThrough, pulls, pushThrough, readStack, servedKeys, Stack,
+    adminApi, Attempts, cache, clientExec, fmtAttempts, inVm, installerVariant, labDocker, labDockerOk, lbLog, lbStates, log, logins, pulumi, repo, stackArgs, pullThrough, pulls, pushThrough, readStack, servedKeys, Stack,
     startClient, uiCurrentUser, uiLogin, unshareKeys, unshareSecretKey, unshareSessions, waitHealthy,
 } from "./lab";
 import {
@@ -179,23 +179,54 @@ export function nodeLost(s: Stack, tag: string, n = 50): Outcome[] {
 /** At least this many requests make a figure under load. */
 const minRequests = 1000;
 
+/** What the load saw while `change` ran: every attempt, and the load balancer's states (epoch seconds). */
+interface Measured {
+    r: LoadResult;
+    from: number;
+    to: number;
+}
+
+function measureUnderLoad(s: Stack, tag: string, change: () => void): Measured {
+    const before = lbStates();
+    const notUp = Object.entries(before).filter(([, st]) => st !== "UP");
+    if (notUp.length > 0) throw new Error(`not every node in service before the change: ${JSON.stringify(before)}`);
+    const load = startLoad(s, `library/harbor-ha-probe:${tag}`);
+    let r: LoadResult;
+    const from = Date.now() / 1000;
+    let to = from;
+    try {
+        change();
+    } finally {
+        to = Date.now() / 1000;
+        r = load.stop();
+    }
+    return { r, from, to };
+}
+
+/** Every request during the change succeeded, and enough of them that the figure counts. */
+function allSucceeded(name: string, m: Measured): Outcome {
+    return { name, figure: `${describeLoad(m.r)} in ${(m.to - m.from).toFixed(0)}s`, ok: m.r.failures.length === 0 && m.r.total >= minRequests };
+}
+
+/**
+ * The load balancer's own log of a change that must go node by node: every node was taken out
+ * (drained) at least once, and never two at once (HAProxy's count of servers in service).
+ */
+function oneAtATime(s: Stack, name: string, m: Measured): Outcome {
+    const t = timeline(lbEvents(lbLog(m.from)), s.nodes.map(n => n.name), m.from, m.to);
+    const everyNodeOut = s.nodes.every(n => (t.out[n.name] ?? []).length > 0);
+    return {
+        name: `${name}: one node out at a time (the load balancer's log)`, figure: describeTimeline(t, s.nodes.length),
+        ok: everyNodeOut && t.minActive >= s.nodes.length - 1,
+    };
+}
+
 /**
  * A change made by `change` (e.g. a `pulumi up`) under continuous load through the load balancer:
  * every request must succeed. Keeps the load on for at least `minSeconds` so the figure counts.
  */
 export function underLoad(s: Stack, tag: string, name: string, change: () => void): Outcome {
-    const load = startLoad(s, `library/harbor-ha-probe:${tag}`);
-    let r: LoadResult;
-    const t0 = Date.now();
-    try {
-        change();
-    } finally {
-        r = load.stop();
-    }
-    return {
-        name, figure: `${describeLoad(r)} in ${((Date.now() - t0) / 1000).toFixed(0)}s`,
-        ok: r.failures.length === 0 && r.total >= minRequests,
-    };
+    return allSucceeded(name, measureUnderLoad(s, tag, change));
 }
 
 /** `pulumi <op> --yes --skip-preview` on the stack with its lab config file; its exit status and output. */
@@ -205,33 +236,102 @@ export function stackRun(s: Stack, op: "up" | "destroy", extra: string[] = []): 
     return { status: r.status, out: `${r.stdout}\n${r.stderr}` };
 }
 
-/** `pulumi up` under load: it must drain every node first and every request must succeed. */
+/**
+ * `pulumi up` under load: it must drain every node first, take them out of the load balancer one at
+ * a time, and every request must succeed.
+ */
 export function upUnderLoad(s: Stack, tag: string, name: string, extra: string[]): Outcome[] {
     let r = { status: null as number | null, out: "" };
-    const o = underLoad(s, tag, name, () => { r = stackRun(s, "up", extra); });
+    const m = measureUnderLoad(s, tag, () => { r = stackRun(s, "up", extra); });
     const drained = s.nodes.filter(n => r.out.includes(`${n.name}: drained`)).length;
     return [
         { name: `${name}: pulumi up`, figure: r.status === 0 ? `done, ${drained}/${s.nodes.length} nodes drained first` : `failed: ${r.out.slice(-1500)}`, ok: r.status === 0 && drained === s.nodes.length },
-        o,
+        allSucceeded(name, m),
+        oneAtATime(s, name, m),
     ];
 }
 
-/** A second lab installer (another sha256) rolled out by `pulumi up` under load. */
+/** The certificate each node serves on the cluster port (its SHA-256 fingerprint), asked by the domain. */
+function servedCertificates(s: Stack): Record<string, string> {
+    return Object.fromEntries(s.nodes.map(n => [n.name, clientExec(
+        `openssl s_client -connect ${n.address}:${s.port} -servername ${s.domain} </dev/null 2>/dev/null | openssl x509 -noout -fingerprint -sha256 | cut -d= -f2`).trim()]));
+}
+
+/** When each node's Harbor proxy container was created (epoch seconds). */
+function proxyCreated(s: Stack): Record<string, number> {
+    return Object.fromEntries(s.nodes.map(n => [n.name, Date.parse(inVm(n.vm,
+        `docker inspect -f '{{.Created}}' $(cd ${s.installDir} && (docker compose ps -q proxy 2>/dev/null || docker-compose ps -q proxy) | head -n 1)`).trim()) / 1000]));
+}
+
+/**
+ * A second lab installer (another sha256) rolled out by `pulumi up` under load; afterwards every
+ * node has it unpacked (the sha256 the deploy recorded equals the stack output) and runs containers
+ * made from it (created during the up).
+ */
 export function rollingInstallerChange(s: Stack, tag: string): Outcome[] {
     const variant = installerVariant(path.join(cache, "lab", "installer", "latest", "harbor-lab-installer-v1.2.2.tgz"), tag);
     pulumi(["config", "set", "--path", "harbor-ha:installer.path", variant, ...stackArgs(s.name)]);
-    return upUnderLoad(s, tag, "rolling installer change", []);
+    const from = Date.now() / 1000;
+    const outcomes = upUnderLoad(s, tag, "rolling installer change", []);
+    const want = pulumi(["stack", "output", "--stack", s.name, "installerSha256"]).trim();
+    const created = proxyCreated(s);
+    for (const n of s.nodes) {
+        const got = inVm(n.vm, `cat ${s.installDir}/.harbor-ha/installer.sha256`).trim();
+        outcomes.push({
+            name: `${n.name} runs the new installer`,
+            figure: `installed ${got.slice(0, 12)}, stack's installerSha256 ${want.slice(0, 12)}; proxy created ${(created[n.name] - from).toFixed(0)}s into the up`,
+            ok: got === want && created[n.name] > from,
+        });
+    }
+    return outcomes;
 }
 
-/** The cluster certificate re-issued on purpose (`--replace`), rolled out under load. */
+/**
+ * The cluster certificate re-issued on purpose (`--replace`), rolled out under load: before, every
+ * node serves the old one; after, every node serves the new one, the stack's tlsCertFingerprint.
+ */
 export function rollingCertificateRenewal(s: Stack, tag: string): Outcome[] {
     const exported = JSON.parse(pulumi(["stack", "export", "--stack", s.name])) as { deployment: { resources: { urn: string }[] } };
     const urn = exported.deployment.resources.map(r => r.urn).find(u => u.endsWith("::cluster-tls-certificate"));
     if (!urn) return [{ name: "rolling certificate renewal", figure: "the stack has no cluster-tls-certificate", ok: false }];
-    const before = pulumi(["stack", "output", "--stack", s.name, "tlsNotAfter"]).trim();
+    const output = (name: string) => pulumi(["stack", "output", "--stack", s.name, name]).trim();
+    const before = { notAfter: output("tlsNotAfter"), fingerprint: output("tlsCertFingerprint"), served: servedCertificates(s) };
     const outcomes = upUnderLoad(s, tag, "rolling certificate renewal", ["--replace", urn]);
-    const after = pulumi(["stack", "output", "--stack", s.name, "tlsNotAfter"]).trim();
-    return [...outcomes, { name: "certificate renewed", figure: `notAfter ${before} -> ${after}`, ok: after !== before }];
+    const after = { notAfter: output("tlsNotAfter"), fingerprint: output("tlsCertFingerprint"), served: servedCertificates(s) };
+    const short = (f: string) => f.slice(0, 11);
+    outcomes.push({ name: "certificate renewed", figure: `notAfter ${before.notAfter} -> ${after.notAfter}, fingerprint ${short(before.fingerprint)} -> ${short(after.fingerprint)}`,
+        ok: after.fingerprint !== before.fingerprint && /^[0-9A-F]{2}(:[0-9A-F]{2}){31}$/.test(after.fingerprint) });
+    for (const n of s.nodes) {
+        outcomes.push({
+            name: `${n.name} serves the new certificate`, figure: `served ${short(before.served[n.name])} before, ${short(after.served[n.name])} after`,
+            ok: before.served[n.name] === before.fingerprint && after.served[n.name] === after.fingerprint,
+        });
+    }
+    return outcomes;
+}
+
+/**
+ * Docker's data root moved to a data disk on every node under load (the seed's third article): a
+ * move stops Docker and the node's Harbor with it, so it must go like every other change, node by
+ * node, drained first and back in once healthy; each node keeps an image it had before.
+ */
+export function dataRootsMoved(s: Stack, tag: string, dataRoot = "/data/docker"): Outcome[] {
+    for (const n of s.nodes) {
+        labDocker(["exec", n.vm, "bash", "-c", "d=$(mktemp -d) && echo marker >$d/m && tar -C $d -c m | docker import - lab/marker:1 >/dev/null"]);
+        pulumi(["config", "set", "--path", `harbor-ha:nodes[${s.nodes.indexOf(n)}].dockerDataRoot`, dataRoot, ...stackArgs(s.name)]);
+    }
+    const outcomes = upUnderLoad(s, tag, "Docker data roots moved", []);
+    for (const n of s.nodes) {
+        const root = labDocker(["exec", n.vm, "docker", "info", "--format", "{{.DockerRootDir}}"]).trim();
+        const kept = labDockerOk(["exec", n.vm, "docker", "image", "inspect", "lab/marker:1"]);
+        const conf = labDocker(["exec", n.vm, "cat", "/etc/docker/daemon.json"]);
+        const inConf = (JSON.parse(conf) as Record<string, unknown>)["data-root"] === dataRoot;
+        outcomes.push({
+            name: `${n.name}: Docker's data on ${dataRoot}`, figure: `data root ${root}, daemon.json data-root ${inConf ? "set" : "not set"}, image from before the move ${kept ? "kept" : "lost"}`,
+            ok: root === dataRoot && inConf && kept,
+        });
+    }
+    return outcomes;
 }
 
 /** "api 3, pull 1": failures counted by kind. */

@@ -1,5 +1,6 @@
 // The whole program under mocks: a 3-node stack and the inputs its resources received.
 import assert from "node:assert/strict";
+import { X509Certificate } from "node:crypto";
 import { before, describe, it } from "node:test";
 import * as pulumi from "@pulumi/pulumi";
 import { decodeBundle } from "../../render/bundle";
@@ -159,6 +160,8 @@ describe("a 3-node stack", () => {
         }
         assert.equal(certs.size, 1, "one certificate for the cluster");
         assert.match(await promiseOf(outputs.tlsNotAfter), /^\d{4}-\d\d-\d\dT/);
+        // What every node must serve: the fingerprint of the certificate in its bundle.
+        assert.equal(await promiseOf(outputs.tlsCertFingerprint), new X509Certificate([...certs][0]).fingerprint256);
     });
 
     it("reports each node's status by name", async () => {

@@ -6,7 +6,9 @@ import * as os from "os";
 import * as path from "path";
 import { describe, it } from "node:test";
 import { daemonJsonMergePy, dockerDataRootKeepScript, dockerDataRootScript } from "../../render/scripts/dockerDataRoot";
+import { requireFlavor } from "../../render/flavors";
 import { assertGolden } from "../golden";
+import { drainSettings } from "../mocks";
 
 function merge(existing: string | undefined, root: string) {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "harbor-ha-daemon-"));
@@ -54,7 +56,10 @@ describe("daemon.json merge", () => {
         assert.match(r.stdout, /data root of harbor-1 left at \/data\/docker/);
     });
     it("the move script merges before it stops Docker", () => {
-        const s = dockerDataRootScript("harbor-1", "/data/docker").text;
+        const s = dockerDataRootScript("harbor-1", "/data/docker", {
+            installDir: "/opt/harbor", port: 8070, endpoint: { protocol: "https", domain: "hub.example.test" },
+            health: requireFlavor("1.2.2").health, drain: drainSettings, composeFn: requireFlavor("1.2.2").composeFn,
+        }).text;
         assert.ok(s.indexOf("$py - \"$conf\" \"$want\"") < s.indexOf("docker_service stop"));
         assertGolden("docker-data-root.sh", s);
     });

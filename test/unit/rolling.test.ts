@@ -15,6 +15,49 @@ describe("a change to a running cluster", () => {
     });
 });
 
+/** The 3-node stack with every node's Docker data moved to /data/docker. */
+function withDataRoots(): Record<string, unknown> {
+    const cfg = plainConfig(fixtureInstaller());
+    for (const n of cfg.nodes as Record<string, unknown>[]) n.dockerDataRoot = "/data/docker";
+    return cfg;
+}
+
+describe("Docker data roots moved on a running cluster (each move stops Docker and Harbor with it)", () => {
+    it("move one node after another: the next node's move waits until the node before is deployed", async () => {
+        await runStack(withDataRoots(), undefined, { deployed: { harborVersion: "1.2.2" }, held: ["cluster-harbor-1-deploy"] });
+        await settled(["cluster-harbor-1-docker-data-root-move", "cluster-harbor-1-deploy"]);
+        assert.ok(!registered("cluster-harbor-2-docker-data-root-move"), "harbor-2 stopped Docker while harbor-1 was being redeployed");
+        assert.ok(!registered("cluster-harbor-3-docker-data-root-move"));
+    });
+
+    it("and a node's deploy waits for its own move", async () => {
+        await runStack(withDataRoots(), undefined, { deployed: { harborVersion: "1.2.2" }, held: ["cluster-harbor-2-docker-data-root-move"] });
+        await settled(["cluster-harbor-1-deploy", "cluster-harbor-2-docker-data-root-move"]);
+        assert.ok(!registered("cluster-harbor-2-deploy") && !registered("cluster-harbor-3-docker-data-root-move"));
+    });
+
+    it("each move drains the node before Docker stops, and puts it back only once Harbor answers again", async () => {
+        await runStack(withDataRoots(), undefined, { deployed: { harborVersion: "1.2.2" } });
+        await settled(["cluster-harbor-3-deploy"]);
+        const s = splitStdin(byType("command:remote:Command").find(r => r.name === "cluster-harbor-2-docker-data-root-move")!.inputs.stdin).script;
+        const at = (text: string) => { const i = s.indexOf(text); assert.ok(i >= 0, text); return i; };
+        assert.ok(at("\n  drain_node\n") < at("\ndocker_service stop\n"));
+        assert.ok(at("\ndocker_service start ||") < at("\nharbor_back\n"));
+        const back = s.slice(at("harbor_back() {"), at("\ncurrent=$(docker info"));
+        assert.ok(back.indexOf("/usr/local/sbin/harbor-ha-boot \"$dir\"") < back.indexOf("curl -fsS -m 5 --cacert"));
+        assert.ok(back.indexOf("curl -fsS -m 5 --cacert") < back.indexOf("undrain_node"));
+        assert.match(back, /https:\/\/hub\.example\.test:8070\/api\/systeminfo/);
+    });
+});
+
+describe("Docker data roots moved on a new cluster", () => {
+    it("one move at a time there too (nothing runs yet, but the plan may not know a running cluster)", async () => {
+        await runStack(withDataRoots(), undefined, { held: ["cluster-harbor-1-docker-data-root-move"] });
+        await settled(["cluster-harbor-1-docker-data-root-move"]);
+        assert.ok(!registered("cluster-harbor-2-docker-data-root-move") && !registered("cluster-harbor-3-docker-data-root-move"));
+    });
+});
+
 describe("a new cluster", () => {
     it("starts one node first", async () => {
         await runStack(plainConfig(fixtureInstaller()), undefined, { held: ["cluster-harbor-1-deploy"] });
