@@ -21,6 +21,10 @@ export async function harborStack() {
     for (const w of configWarnings(config)) pulumi.log.warn(w);
     const flavor = requireFlavor(config.harborVersion);
     const installer = readInstaller(await resolveInstaller(config.installer), flavor);
+    const recorded = await deployedHarborVersion();
+    if (recorded !== undefined && config.deployedHarborVersion !== undefined && recorded !== config.deployedHarborVersion) {
+        pulumi.log.warn(`harbor-ha:deployedHarborVersion (${config.deployedHarborVersion}) is ignored: this stack records that its nodes run ${recorded}; remove the key`);
+    }
     const mysql = flavor.database === "mysql";
     const cluster = new HarborCluster("cluster", {
         domain: config.domain,
@@ -29,7 +33,8 @@ export async function harborStack() {
         tls: config.tls,
         tlsPrivateKey: secrets.tlsPrivateKey,
         harborVersion: config.harborVersion,
-        deployedHarborVersion: await deployedHarborVersion(),
+        // The stack's own record first; the config says it only for a stack that lost it (NodeSurvey).
+        deployedHarborVersion: recorded ?? config.deployedHarborVersion,
         installer,
         installDir: config.installDir,
         nodes: config.nodes,

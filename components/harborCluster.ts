@@ -16,6 +16,7 @@ import { ExternalMySQL } from "./externalMysql";
 import { ExternalPostgreSQL } from "./externalPostgres";
 import { HarborNode } from "./harborNode";
 import { NodePreflight } from "./nodePreflight";
+import { NodeSurvey } from "./nodeSurvey";
 import { RedisSession } from "./redisSession";
 import { RegistryHtpasswd } from "./registryHtpasswd";
 import { SharedTokenKeys } from "./sharedTokenKeys";
@@ -179,9 +180,17 @@ export class HarborCluster extends pulumi.ComponentResource {
             suppliedPrivateKeyPem: args.tls.certificate ? args.tlsPrivateKey : undefined,
             suppliedCaPem: args.tls.caCertificate,
         }, dataChild) : undefined;
-        // The database and Redis checks need only a node that passed its preflight (no Docker): a data root
+        // Which stack deployed the nodes: recorded on each with the version it runs.
+        const clusterId = new random.RandomId(`${name}-cluster-id`, { byteLength: 8 }, child).hex;
+        // No record of a deployment: the nodes say whether they run Harbor already, before any changes.
+        const surveys = plan.kind !== "new" ? [] : args.nodes.map((n, i) => new NodeSurvey(`${name}-${n.name}-survey`, {
+            nodeName: n.name, connection: connections[i], installDir: args.installDir,
+            composeProject: pulumi.output(args.installDir).apply(composeProjectName), cluster: clusterId, harborVersion: args.harborVersion,
+        }, child).result);
+        const checked = preflights.map(p => pulumi.all([p.passed, ...surveys]).apply(([passed]) => passed));
+        // The database and Redis checks need only a node that passed its checks (no Docker): a data root
         // move may wait for the node before it, which waits for them.
-        const targets: NodeTarget[] = args.nodes.map((n, i) => ({ name: n.name, connection: connections[i], ready: preflights[i].passed }));
+        const targets: NodeTarget[] = args.nodes.map((n, i) => ({ name: n.name, connection: connections[i], ready: checked[i] }));
         const db = database(name, flavor, args, targets, dataChild);
         const redis = new RedisSession(`${name}-redis`, {
             host: redisCfg.host, port: redisCfg.port, password: args.redisPassword,
@@ -210,11 +219,11 @@ export class HarborCluster extends pulumi.ComponentResource {
         const prepare = (i: number, waitFor: pulumi.Resource[]): void => {
             const n = args.nodes[i];
             const move = n.dockerDataRoot === undefined ? undefined : new DockerDataRoot(`${name}-${n.name}-docker-data-root`, {
-                nodeName: n.name, connection: connections[i], dataRoot: n.dockerDataRoot, after: [preflights[i].passed],
+                nodeName: n.name, connection: connections[i], dataRoot: n.dockerDataRoot, after: [checked[i]],
                 harborVersion: args.harborVersion, installDir: args.installDir, port: args.port, protocol: args.protocol,
                 domain: args.domain, drain, waitFor,
             }, child);
-            const ready = move?.status ?? preflights[i].passed;
+            const ready = move?.status ?? checked[i];
             const mount = new CephMount(`${name}-${n.name}-cephfs`, {
                 connection: connections[i],
                 monitors: ceph.monitors, path: ceph.path, mountPoint: ceph.mountPoint, user: ceph.user, client: ceph.client,
@@ -237,7 +246,7 @@ export class HarborCluster extends pulumi.ComponentResource {
         const target = schemaVersion(flavor.version);
         const stops = flavor.generation === 2 && target !== undefined ? args.nodes.map((n, i) => new UpgradeStop(`${name}-${n.name}-upgrade-stop`, {
             nodeName: n.name, connection: connections[i], installDir: args.installDir, schemaVersion: target,
-            after: [oneFirst ? prepared[i].ready : preflights[i].passed],
+            after: [oneFirst ? prepared[i].ready : checked[i]],
         }, child).stopped) : [];
 
         const waitFor = (i: number): pulumi.Input<string>[] => {
@@ -271,6 +280,8 @@ export class HarborCluster extends pulumi.ComponentResource {
                 tokenCertificatePem: keys.certificatePem,
                 sharedSecrets: shared,
                 after: [db.ready, redis.ready, ...order],
+                preflight: preflights[i].script,
+                cluster: clusterId,
             }, child));
         });
 

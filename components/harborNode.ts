@@ -1,10 +1,11 @@
 import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
 import { InstallerContents } from "../config/installer";
-import { BundleFile, encodeBundle } from "../render/bundle";
+import { BundleFile, encodeBundle, sha256 } from "../render/bundle";
 import { DatabaseSettings, NodeLayout, NodeSettings, RedisSettings, requireFlavor } from "../render/flavors";
 import { DrainSettings } from "../render/scripts/drain";
 import { installerArchivePath, stageDir, staged, stopScript, unpackInstallerScript } from "../render/scripts/harborNode";
+import { RemoteScript } from "../render/scripts/shell";
 import { commandDefaults, Connection, runScript, secretStderr } from "./connection";
 
 export interface HarborNodeArgs {
@@ -45,6 +46,13 @@ export interface HarborNodeArgs {
     sharedSecrets: pulumi.Input<Record<string, pulumi.Input<string>>>;
     /** Outputs that must resolve first, e.g. the database and Redis checks. */
     after?: pulumi.Input<string>[];
+    /** The stack's cluster ID, recorded on the node with the version it runs (render/scripts/record.ts). */
+    cluster: pulumi.Input<string>;
+    /**
+     * The node's preflight checks (NodePreflight.script), run again right before every change of the
+     * deploy: a node whose disk filled up since its first check is refused before it is drained.
+     */
+    preflight?: pulumi.Input<RemoteScript>;
 }
 
 /** One Harbor instance: installer on the node, its files rendered by the flavor, deployed, healthy. */
@@ -103,9 +111,17 @@ export class HarborNode extends pulumi.ComponentResource {
         const bundle = pulumi.all([flavor, installer, settings, layout, tlsFiles])
             .apply(([f, i, s, l, tls]) => encodeBundle([...f.renderNodeFiles(i.files, s, l), ...tls]));
 
-        const script = pulumi.all([flavor, layout, args.nodeName, args.protocol, args.domain, drain])
-            .apply(([f, l, n, protocol, domain, d]) => f.deployScript(l, n, { protocol, domain }, d));
+        const script = pulumi.all([flavor, layout, args.nodeName, args.protocol, args.domain, drain, args.cluster])
+            .apply(([f, l, n, protocol, domain, d, cluster]) => f.deployScript(l, n, { protocol, domain }, d, cluster));
         const run = runScript(script, bundle);
+        // Replaced whenever the deploy's script or files change (a content hash, secret: the files
+        // carry passwords), so the checks run just before the deploy does.
+        const recheck = args.preflight === undefined ? undefined : new command.remote.Command(`${name}-recheck`, {
+            connection: args.connection,
+            ...runScript(args.preflight),
+            triggers: [pulumi.secret(run.stdin.apply(sha256))],
+            ...commandDefaults,
+        }, { parent: this, dependsOn: [unpack], ...secretStderr });
         const deploy = new command.remote.Command(`${name}-deploy`, {
             connection: args.connection,
             create: run.create,
@@ -116,7 +132,7 @@ export class HarborNode extends pulumi.ComponentResource {
             // A new installer replaces the deployment: the old one is drained and stopped, then the new one starts.
             triggers: [installer.apply(i => i.sha256)],
             ...commandDefaults,
-        }, { parent: this, dependsOn: [unpack], deleteBeforeReplace: true, ...secretStderr });
+        }, { parent: this, dependsOn: recheck ? [unpack, recheck] : [unpack], deleteBeforeReplace: true, ...secretStderr });
 
         this.status = deploy.stdout.apply(out => out.split("\n").pop() ?? "");
         this.registerOutputs({ status: this.status });

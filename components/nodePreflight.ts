@@ -2,6 +2,7 @@ import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
 import { requireFlavor } from "../render/flavors";
 import { Endpoint, parsePreflightReport, PreflightResult, preflightScript } from "../render/scripts/preflight";
+import { RemoteScript } from "../render/scripts/shell";
 import { commandDefaults, Connection, runScript, secretStderr } from "./connection";
 
 export interface NodePreflightArgs {
@@ -28,25 +29,28 @@ export class NodePreflight extends pulumi.ComponentResource {
     public readonly results: pulumi.Output<PreflightResult[]>;
     /** The last line of a passed preflight; dependents wait on it. */
     public readonly passed: pulumi.Output<string>;
+    /** The checks, to run again before a later change on the node (HarborNode's deploy). */
+    public readonly script: pulumi.Output<RemoteScript>;
 
     constructor(name: string, args: NodePreflightArgs, opts?: pulumi.ComponentResourceOptions) {
         super("harbor-ha:index:NodePreflight", name, {}, opts);
+        this.script = pulumi.all([args.nodeName, args.minFreeSpacePercent, args.minFreeInodesPercent, pulumi.all([args.port, args.protocol, args.healthPort]), args.composeProject, args.endpoints, args.harborVersion])
+            .apply(([nodeName, minFreeSpacePercent, minFreeInodesPercent, [port, protocol, healthPort], composeProject, endpoints, version]) => {
+                const f = requireFlavor(version);
+                return preflightScript({
+                    nodeName, minFreeSpacePercent, minFreeInodesPercent, ports: f.ports(port, protocol, healthPort), composeProject, endpoints,
+                    harbor: `Harbor ${version}`, python: f.python, minDocker: f.minDocker, minCompose: f.minCompose,
+                    composeFirst: f.generation === 2 ? "plugin" : "standalone",
+                });
+            });
         const check = new command.remote.Command(`${name}-checks`, {
             connection: args.connection,
-            ...runScript(pulumi.all([args.nodeName, args.minFreeSpacePercent, args.minFreeInodesPercent, pulumi.all([args.port, args.protocol, args.healthPort]), args.composeProject, args.endpoints, args.harborVersion])
-                .apply(([nodeName, minFreeSpacePercent, minFreeInodesPercent, [port, protocol, healthPort], composeProject, endpoints, version]) => {
-                    const f = requireFlavor(version);
-                    return preflightScript({
-                        nodeName, minFreeSpacePercent, minFreeInodesPercent, ports: f.ports(port, protocol, healthPort), composeProject, endpoints,
-                        harbor: `Harbor ${version}`, python: f.python, minDocker: f.minDocker, minCompose: f.minCompose,
-                        composeFirst: f.generation === 2 ? "plugin" : "standalone",
-                    });
-                })),
+            ...runScript(this.script),
             triggers: args.triggers,
             ...commandDefaults,
         }, { parent: this, ...secretStderr });
         this.results = check.stdout.apply(parsePreflightReport);
         this.passed = check.stdout.apply(out => out.split("\n").pop() ?? "");
-        this.registerOutputs({ results: this.results, passed: this.passed });
+        this.registerOutputs({ results: this.results, passed: this.passed, script: this.script });
     }
 }

@@ -16,7 +16,8 @@ export interface UpgradeStopArgs {
 /**
  * Stops Harbor on a node (data kept) before an upgrade that changes the database schema, so that
  * no node of the old version runs while the first node of the new one migrates. It runs again
- * only when the target schema changes; on a new cluster it finds nothing to stop.
+ * only when the target schema changes; on a new cluster it finds nothing to stop, and a node whose
+ * record (render/scripts/record.ts) says it runs the target schema already is left running.
  */
 export class UpgradeStop extends pulumi.ComponentResource {
     /** Resolves once the node's Harbor is stopped. */
@@ -26,8 +27,11 @@ export class UpgradeStop extends pulumi.ComponentResource {
         super("harbor-ha:index:UpgradeStop", name, {}, opts);
         const stop = new command.remote.Command(`${name}-stop`, {
             connection: args.connection,
-            create: pulumi.all([args.installDir, args.nodeName, pulumi.all(args.after ?? [])])
-                .apply(([installDir, nodeName]) => stopScript(installDir, nodeName)),
+            create: pulumi.all([args.installDir, args.nodeName, args.schemaVersion, pulumi.all(args.after ?? [])])
+                .apply(([installDir, nodeName, schema]) => stopScript(installDir, nodeName, undefined, schema)),
+            // A new script text alone (a harbor-ha release) must not stop a running cluster: the
+            // command provider runs `create` again on an update unless `update` says otherwise.
+            update: pulumi.interpolate`echo "${args.nodeName}: the target schema is unchanged; nothing to stop"`,
             triggers: [args.schemaVersion],
             ...commandDefaults,
         }, { parent: this, ...secretStderr });

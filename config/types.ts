@@ -120,6 +120,8 @@ export interface ClusterConfig {
     protocol: "http" | "https";
     tls: TlsConfig;
     harborVersion: string;
+    /** What the nodes run when the stack has no record of it (its harborVersion output is missing). */
+    deployedHarborVersion?: string;
     installer: InstallerSource;
     /** Where the installer is unpacked on each node. */
     installDir: string;

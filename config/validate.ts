@@ -33,7 +33,7 @@ export interface RawConfig {
 /** Every key the program reads, in the order the README's configuration reference lists them. */
 export const plainKeys = [
     "domain", "port", "harborVersion", "installer", "installDir", "nodes", "ceph", "mysql", "postgres", "redis", "tokenKeyRotation",
-    "preflight", "loadBalancer", "dockerDataRoot", "protocol", "tls", "protectData",
+    "preflight", "loadBalancer", "dockerDataRoot", "protocol", "tls", "protectData", "deployedHarborVersion",
 ] as const;
 
 /** The settings each object-valued key accepts (the README's configuration reference lists them). */
@@ -243,6 +243,21 @@ function validateVersion(c: Checker): { version: string; generation: 0 | 1 | 2 }
     const flavor = flavorFor(version);
     if (!flavor) c.fail("harborVersion", unsupportedReason(version));
     return { version, generation: flavor?.generation ?? 0 };
+}
+
+/**
+ * What the nodes run, for a stack that has no record of it (its harborVersion output is missing);
+ * the record wins when there is one. Checked against the upgrade plan like a recorded version.
+ */
+function validateDeployedVersion(c: Checker): string | undefined {
+    const v = c.str("deployedHarborVersion", c.value("deployedHarborVersion"), {});
+    if (v === undefined || v === "") return undefined;
+    const m = versionRe.exec(v);
+    if (!m) {
+        c.fail("deployedHarborVersion", `"${v}" is not a version like 2.15.2`);
+        return undefined;
+    }
+    return `${m[1]}.${m[2]}.${m[3]}`;
 }
 
 /** An object-valued key that is set: present and not the {} Pulumi.yaml gives as default. */
@@ -530,6 +545,7 @@ export function validateConfig(raw: RawConfig): ClusterConfig {
         preflight: validatePreflight(c),
         loadBalancer: validateLoadBalancer(c, port),
         protectData: c.bool("protectData", c.value("protectData"), false),
+        deployedHarborVersion: validateDeployedVersion(c),
     };
     if (cfg.installDir === "/" || cfg.installDir.startsWith(cfg.ceph.mountPoint)) {
         c.fail("installDir", `must be a node-local directory, not / or inside ceph.mountPoint (${cfg.ceph.mountPoint})`);

@@ -21,6 +21,9 @@ export const fixtures = path.join(__dirname, "fixtures");
 /** The load balancer's timing the rendering tests use (config loadBalancer's defaults, a shorter drain). */
 export const drainSettings = { drainSeconds: 8, checkIntervalSeconds: 2, fall: 3, rise: 2 };
 
+/** The cluster ID the rendering tests record on a node (a stack's RandomId elsewhere). */
+export const testCluster = "c0ffee00c0ffee00";
+
 /** Builds a fixture installer archive (harbor/ top directory) into a temp dir: 1.2.2 or 2.15.2. */
 export function fixtureInstaller(version: "1.2.2" | "2.15.2" = "1.2.2"): string {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "harbor-ha-test-"));
@@ -167,6 +170,9 @@ export async function setupMocks(): Promise<void> {
                     generatedSecrets.push(state.result);
                     break;
                 }
+                case "random:index/randomId:RandomId":
+                    state.hex = Buffer.from(args.name).toString("hex").padEnd(2 * args.inputs.byteLength, "0").slice(0, 2 * args.inputs.byteLength);
+                    break;
                 case "dynamic": {
                     const provider = dynamicProviders[args.type.split(":").pop()!];
                     // The engine hands a dynamic provider plain values, secret or not.

@@ -133,8 +133,11 @@ export interface Flavor {
     upgradePlan(deployedVersion: string | undefined, nodeNames: readonly string[]): UpgradePlan;
     /** Files written into the installer directory (or its stage directory) before the deploy runs. */
     renderNodeFiles(installer: Readonly<Record<string, string>>, s: NodeSettings, l: NodeLayout): BundleFile[];
-    /** Drains a running node before its containers are recreated, and undrains it once healthy. */
-    deployScript(l: NodeLayout, nodeName: string, e: ClientEndpoint, d: DrainSettings): RemoteScript;
+    /**
+     * Drains a running node before its containers are recreated, and undrains it once healthy, when
+     * it also records what it runs for `cluster` (render/scripts/record.ts).
+     */
+    deployScript(l: NodeLayout, nodeName: string, e: ClientEndpoint, d: DrainSettings, cluster: string): RemoteScript;
 }
 
 /** The address clients use; Harbor puts it in token realms and UI links, so it is the domain, never a node IP. */

@@ -5,6 +5,7 @@ import { transformCompose } from "../composeTransform";
 import { composeFn, q, readBundleFn, remoteScript, RemoteScript, sq } from "../scripts/shell";
 import { drainCheckPath, drainFns, drainLocation, drainServer, DrainSettings, nginxConfD } from "../scripts/drain";
 import { installBootUnitScript } from "../scripts/boot";
+import { writeRecordScript } from "../scripts/record";
 import { stageDir, staged, waitHealthyScript } from "../scripts/harborNode";
 import { findPythonFn, missingPythonMessage } from "../scripts/python";
 import { ClientEndpoint, Flavor, NodeLayout, NodeSettings, PythonRequirement, UpgradePlan } from "./flavor";
@@ -62,7 +63,7 @@ export function harborV1(version: string, minor: number): Flavor {
         composeFn,
         upgradePlan: deployed => upgradePlanV1(deployed, version),
         renderNodeFiles: (installer, s, l) => renderNodeFiles(installer, s, l, keys, replacedServices),
-        deployScript: (l, nodeName, e, d) => deployScript(flavor, l, nodeName, e, d),
+        deployScript: (l, nodeName, e, d, cluster) => deployScript(flavor, l, nodeName, e, d, cluster),
     };
     return flavor;
 }
@@ -132,7 +133,7 @@ export function withServerInclude(template: string): string {
  * AFTER it install the shared keypair (prepare rewrites common/config on every run and would put the
  * installer's own, public, keypair there); then start and wait until the node answers.
  */
-function deployScript(f: Flavor, l: NodeLayout, nodeName: string, e: ClientEndpoint, d: DrainSettings): RemoteScript {
+function deployScript(f: Flavor, l: NodeLayout, nodeName: string, e: ClientEndpoint, d: DrainSettings, cluster: string): RemoteScript {
     const py = f.python!;
     return remoteScript(`deploy Harbor ${f.version} on ${nodeName}`, `
 dir=${q(l.installDir)}
@@ -172,6 +173,7 @@ drain_node
 compose up -d --force-recreate >>"$log" 2>&1 || fail "docker-compose up"
 ${waitHealthyScript(f.health, l.port, nodeName, e, 180)}
 ${installBootUnitScript(l.installDir, l.mountPoint, f.composeFn)}
+${writeRecordScript({ version: f.version, schema: undefined, cluster })}
 undrain_node
 echo "$healthy"
 `, [readBundleFn, f.composeFn, findPythonFn(py), drainFns(d)]);

@@ -3,10 +3,11 @@
 import { BundleFile } from "../bundle";
 import { drainCheckPath, drainFns, drainLocation, DrainSettings, nginxConfD } from "../scripts/drain";
 import { installBootUnitScript } from "../scripts/boot";
+import { writeRecordScript } from "../scripts/record";
 import { stageDir, staged, waitHealthyScript } from "../scripts/harborNode";
 import { q, readBundleFn, remoteScript, RemoteScript } from "../scripts/shell";
 import { ClientEndpoint, Flavor, NodeLayout, NodeSettings } from "./flavor";
-import { upgradePlan } from "./v2Releases";
+import { schemaVersion, upgradePlan } from "./v2Releases";
 import { registryPasswd, renderHarborYml, sharedEnvLines } from "./v2Config";
 
 const template = "harbor.yml.tmpl";
@@ -68,7 +69,7 @@ export function harborV2(version: string): Flavor {
         composeFn: composeV2Fn,
         upgradePlan: (from, nodeNames) => upgradePlan(from, version, nodeNames),
         renderNodeFiles: (installer, s) => renderNodeFiles(installer, s),
-        deployScript: (l, nodeName, e, d) => deployScript(flavor, l, nodeName, e, d),
+        deployScript: (l, nodeName, e, d, cluster) => deployScript(flavor, l, nodeName, e, d, cluster),
     };
     return flavor;
 }
@@ -96,7 +97,7 @@ function renderNodeFiles(installer: Readonly<Record<string, string>>, s: NodeSet
  * so AFTER it every file that carries one gets the cluster's value; then every container is
  * recreated. Never install.sh: it runs `down -v`.
  */
-function deployScript(f: Flavor, l: NodeLayout, nodeName: string, e: ClientEndpoint, d: DrainSettings): RemoteScript {
+function deployScript(f: Flavor, l: NodeLayout, nodeName: string, e: ClientEndpoint, d: DrainSettings, cluster: string): RemoteScript {
     return remoteScript(`deploy Harbor ${f.version} on ${nodeName}`, `
 dir=${q(l.installDir)}
 data=${q(l.dataPath)}
@@ -150,6 +151,7 @@ drain_node
 compose up -d --force-recreate >>"$log" 2>&1 || fail "docker compose up"
 ${waitHealthyScript(f.health, l.port, nodeName, e, 240)}
 ${installBootUnitScript(l.installDir, l.mountPoint, f.composeFn)}
+${writeRecordScript({ version: f.version, schema: schemaVersion(f.version), cluster })}
 undrain_node
 echo "$healthy"
 `, [readBundleFn, f.composeFn, setEnvFn, drainFns(d)]);

@@ -2,15 +2,12 @@
 // images, stop Harbor on destroy. The deploy itself belongs to the flavor (render/flavors/).
 import { ClientEndpoint, HealthCheck, NodeLayout } from "../flavors/flavor";
 import { removeBootUnitScript } from "./boot";
+import { stageDir, staged } from "./stage";
 import { drainFns, DrainSettings } from "./drain";
+import { recordFile, runsSchemaFn } from "./record";
 import { composeFn, inlineScript, q, remoteScript, RemoteScript } from "./shell";
 
-/** Files the deploy step keeps outside the installer tree until prepare has run. */
-export const stageDir = ".harbor-ha";
-export const staged = {
-    tokenKey: "token/private_key.pem", tokenCert: "token/root.crt", secretKey: "secretkey",
-    tlsCert: "tls/server.crt", tlsKey: "tls/server.key", tlsCa: "tls/ca.crt",
-} as const;
+export { stageDir, staged } from "./stage";
 
 export function installerArchivePath(installDir: string): string {
     return `${installDir.replace(/\/+$/, "")}-installer.tgz`;
@@ -52,11 +49,14 @@ export function composeProjectName(installDir: string): string {
  * Stops Harbor on the node; data on CephFS and in the database is kept. With drain settings the node
  * first leaves the load balancer and finishes what it serves (a replaced deploy, a destroy).
  */
-export function stopScript(installDir: string, nodeName: string, drain?: DrainSettings): string {
+export function stopScript(installDir: string, nodeName: string, drain?: DrainSettings, unlessSchema?: string): string {
     const project = composeProjectName(installDir);
+    // UpgradeStop: a node whose record says it runs the target schema already has nothing to stop.
+    const skip = unlessSchema === undefined ? "" : `
+if runs_schema ${q(unlessSchema)}; then echo "${nodeName}: runs schema ${unlessSchema} already; nothing to stop"; exit 0; fi`;
     return inlineScript(`stop Harbor on ${nodeName} (data kept)`, `
 dir=${q(installDir)}
-node_name=${q(nodeName)}
+node_name=${q(nodeName)}${skip}
 ${removeBootUnitScript}
 if [ -f "$dir/docker-compose.yml" ]; then
   cd "$dir"${drain ? "\n  drain_node" : ""}
@@ -68,8 +68,10 @@ if [ -f "$dir/docker-compose.yml" ]; then
     compose down
   fi
 fi
+# It runs nothing now: a later stack with no record of the cluster may deploy here (render/scripts/record.ts).
+rm -f "$dir"/${q(recordFile)}
 echo "${nodeName}: Harbor stopped; data kept"
-`, drain ? [composeFn, drainFns(drain)] : [composeFn]);
+`, [composeFn, ...(drain ? [drainFns(drain)] : []), ...(unlessSchema === undefined ? [] : [runsSchemaFn()])]);
 }
 
 /**

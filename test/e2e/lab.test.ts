@@ -7,8 +7,9 @@ import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { labStackConfigPath } from "../../scripts/labStack";
 import { expectAll, sh, stackCommand, timed } from "./e2eSteps";
+import { lbEvents } from "./load";
 import {
-    inVm, labDocker, labDockerOk, lbConfig, lbStates, log, privilegedEverywhere, pulumi, pullThrough, readStack, Stack, startClient, stopClient, waitHealthy,
+    inVm, labDocker, labDockerOk, lbConfig, lbLog, lbStates, log, privilegedEverywhere, pulumi, pullThrough, readStack, Stack, startClient, stopClient, waitHealthy,
 } from "./lab";
 import {
     dataRootsMoved, keypairServed, loginsThroughLb, nodeKilled, nodeLost, pushNode1PullNode3, rollingCertificateRenewal, rollingInstallerChange,
@@ -22,6 +23,13 @@ const dev = stackCommand("dev");
 function untouched(vm: string): boolean {
     return labDocker(["exec", vm, "bash", "-c",
         "test ! -e /opt/harbor && test ! -e /opt/harbor-installer.tgz && ! grep -q fuse.ceph /etc/fstab && ! mountpoint -q /mnt/cephfs/harbor && echo untouched"]).trim() === "untouched";
+}
+
+/** What a deployed node runs and last wrote: its record, deploy log, config, containers, drain flag. */
+function nodeState(vm: string): string {
+    return inVm(vm, `cd /opt/harbor && sha256sum .harbor-ha/deployed .harbor-ha/deploy.log harbor.cfg docker-compose.yml
+docker ps -q --no-trunc | sort
+ls common/config/nginx/conf.d`);
 }
 
 let s: Stack;
@@ -139,6 +147,53 @@ describe("the lab, end to end", { concurrency: 1 }, () => {
     it("the load balancer runs the stack's loadBalancer output, with every node in service", () => {
         const out = JSON.parse(pulumi(["stack", "output", "--stack", "dev", "loadBalancer", "--json"])) as { haproxy: string };
         assert.equal(lbConfig(), out.haproxy);
+        assert.deepEqual(lbStates(), { "harbor-1": "UP", "harbor-2": "UP", "harbor-3": "UP" });
+    });
+
+    it("a state that lost its record of the cluster: every node refuses the update, naming what it runs, and nothing changes", () => {
+        // As a new stack (another cluster ID) would be, with no harborVersion output: an edited state.
+        const exported = JSON.parse(pulumi(["stack", "export", "--stack", "dev"])) as { deployment: { resources: { type: string; urn: string; outputs?: Record<string, unknown> }[] } };
+        const original = JSON.stringify(exported);
+        for (const r of exported.deployment.resources) {
+            if (r.type === "pulumi:pulumi:Stack") delete r.outputs!.harborVersion;
+            if (r.urn.endsWith("::cluster-cluster-id")) r.outputs!.hex = "0123456789abcdef";
+        }
+        const before = s.nodes.map(n => nodeState(n.vm));
+        const since = Date.now() / 1000;
+        pulumi(["stack", "import", "--stack", "dev"], JSON.stringify(exported));
+        try {
+            const r = timed("refused up (no record)", () => dev("up --yes --skip-preview"));
+            assert.notEqual(r.status, 0, "the update must fail");
+            assert.match(r.out, /harbor-[123]: already runs Harbor 1\.2\.2 \(deployed by harbor-ha, another stack or this one before its state was lost\), but this stack has no record of a deployment/);
+            assert.match(r.out, /pulumi config set harbor-ha:deployedHarborVersion <version>/);
+            assert.deepEqual(s.nodes.map(n => nodeState(n.vm)), before, "a node changed");
+            assert.deepEqual(lbEvents(lbLog(since)), [], "a node left the load balancer");
+        } finally {
+            pulumi(["stack", "import", "--stack", "dev"], original);
+        }
+    });
+
+    it("a node that fails its checks when its deploy is about to change is refused before it is drained; the next up goes on", () => {
+        inVm("vm2", "mv /usr/bin/python2.7 /usr/bin/python2.7.away");
+        const since = Date.now() / 1000;
+        const before = nodeState("vm3");
+        try {
+            // A change every node's deploy carries (its Redis settings): each is redeployed in turn.
+            const set = dev("config set --path harbor-ha:redis.poolSize 90");
+            assert.equal(set.status, 0, set.out);
+            const r = timed("refused redeploy (no Python 2 on vm2)", () => dev("up --yes --skip-preview"));
+            assert.notEqual(r.status, 0, "the update must fail");
+            assert.match(r.out, /harbor-1: healthy/);
+            assert.match(r.out, /node harbor-2 failed preflight, nothing was changed on it:\n\s+- prepare interpreter is none/);
+            assert.doesNotMatch(r.out, /harbor-2: drained/);
+            const out = lbEvents(lbLog(since)).filter(e => !e.up).map(e => e.node);
+            assert.deepEqual(out, ["harbor-1"], "only harbor-1 left the load balancer");
+            assert.equal(nodeState("vm3"), before, "harbor-3 changed");
+        } finally {
+            inVm("vm2", "mv /usr/bin/python2.7.away /usr/bin/python2.7");
+        }
+        // The next up goes on from there: the rolling installer change below redeploys every node,
+        // harbor-2 and harbor-3 with this Redis change too.
         assert.deepEqual(lbStates(), { "harbor-1": "UP", "harbor-2": "UP", "harbor-3": "UP" });
     });
 

@@ -32,6 +32,8 @@ if [ -f "$dir/docker-compose.yml" ]; then
     compose down
   fi
 fi
+# It runs nothing now: a later stack with no record of the cluster may deploy here (render/scripts/record.ts).
+rm -f "$dir"/.harbor-ha/deployed
 echo "harbor-1: Harbor stopped; data kept"
 HARBOR_HA_SCRIPT
 )"

@@ -19,7 +19,7 @@ import { RemoteScript } from "../../render/scripts/shell";
 import { stopScript, unpackInstallerScript } from "../../render/scripts/harborNode";
 import { mysqlCheckScript, mysqlSetupScript, redisCheckScript } from "../../render/scripts/services";
 import { assertGolden } from "../golden";
-import { drainSettings, fixtures } from "../mocks";
+import { drainSettings, fixtures, testCluster } from "../mocks";
 
 const installer = (p: string) => fs.readFileSync(path.join(fixtures, "installer-v1.2.2", "harbor", p), "utf8");
 /** The installer files of each 1.x version (test templates with the real keys, test/fixtures/v1/). */
@@ -277,8 +277,8 @@ describe("remote scripts", () => {
         "ceph-mount-fuse.sh": cephMountScript(fuseCeph, "/mnt/cephfs/harbor/data"),
         "ceph-unmount.sh": cephUnmountScript(fuseCeph),
         "installer-unpack.sh": unpackInstallerScript(layout, "a".repeat(64), "harbor.v1.2.2.tar.gz"),
-        "deploy.sh": flavor.deployScript(layout, "harbor-1", { protocol: "http", domain: "hub.example.test" }, drainSettings),
-        "deploy-https.sh": flavor.deployScript(layout, "harbor-1", { protocol: "https", domain: "hub.example.test" }, drainSettings),
+        "deploy.sh": flavor.deployScript(layout, "harbor-1", { protocol: "http", domain: "hub.example.test" }, drainSettings, testCluster),
+        "deploy-https.sh": flavor.deployScript(layout, "harbor-1", { protocol: "https", domain: "hub.example.test" }, drainSettings, testCluster),
         "stop.sh": stopScript(layout.installDir, "harbor-1", drainSettings),
         "upgrade-stop.sh": stopScript(layout.installDir, "harbor-1"),
         "mysql-setup.sh": mysqlSetupScript("registry"),

@@ -12,7 +12,7 @@ import * as net from "node:net";
 import { bootScript, bootUnit } from "../../render/scripts/boot";
 import { stageDir, staged, stopScript } from "../../render/scripts/harborNode";
 import { composeFn } from "../../render/scripts/shell";
-import { drainSettings } from "../mocks";
+import { drainSettings, testCluster } from "../mocks";
 
 const stub = (dir: string, name: string, body: string) => {
     fs.writeFileSync(path.join(dir, name), `#!/bin/bash\n${body}\n`, { mode: 0o755 });
@@ -49,7 +49,7 @@ function sandbox() {
 }
 
 function run(s: ReturnType<typeof sandbox>, bundle: string) {
-    const script = requireFlavor("1.2.2").deployScript(s.l, "harbor-1", { protocol: "http", domain: "hub.example.test" }, drainSettings);
+    const script = requireFlavor("1.2.2").deployScript(s.l, "harbor-1", { protocol: "http", domain: "hub.example.test" }, drainSettings, testCluster);
     // Only the stubs and the system's own tools: no Python 2 but the stub's.
     return spawnSync("sh", ["-c", script.command], { input: script.text + bundle, encoding: "utf8", env: sandboxEnv(s) });
 }
@@ -91,6 +91,16 @@ describe("deploy script", () => {
         assert.equal(fs.readFileSync(path.join(s.l.dataPath, "secretkey"), "utf8"), "0123456789abcdef");
         assert.match(fs.readFileSync(path.join(s.root, "compose.log"), "utf8"), /^up -d --force-recreate$/m);
         assert.equal(fs.readFileSync(path.join(s.root, "python.log"), "utf8"), "python2.7 ./prepare\n", "prepare ran with Python 2.7, not its shebang");
+    });
+
+    it("records on the node what it runs, for which stack, once healthy", () => {
+        const s = sandbox();
+        const r = run(s, files());
+        assert.equal(r.status, 0, r.stderr);
+        const record = fs.readFileSync(path.join(s.l.installDir, ".harbor-ha", "deployed"), "utf8");
+        assert.match(record, /^version=1\.2\.2$/m);
+        assert.match(record, /^schema=$/m);
+        assert.match(record, new RegExp(`^cluster=${testCluster}$`, "m"));
     });
 
     it("refuses to run prepare without the Python it needs, naming the fix", () => {

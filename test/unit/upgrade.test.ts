@@ -68,6 +68,8 @@ describe("upgrading a 2.x cluster", () => {
         for (const st of stops) {
             assert.deepEqual(st.inputs.triggers, ["0180"]);
             assert.doesNotMatch(st.inputs.create, /down -v|rm -rf/);
+            // An update (the stop's script changed, not the schema) stops nothing.
+            assert.match(st.inputs.update, /^echo "harbor-\d: the target schema is unchanged; nothing to stop"$/);
         }
     });
 

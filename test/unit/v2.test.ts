@@ -15,7 +15,7 @@ import { schemaVersion, upgradePlan } from "../../render/flavors/v2Releases";
 import { connectionEnv, pgpassLine, postgresSetupSql } from "../../render/postgres";
 import { postgresCheckScript, postgresSetupScript } from "../../render/scripts/services";
 import { assertGolden } from "../golden";
-import { drainSettings, fixtures } from "../mocks";
+import { drainSettings, fixtures, testCluster } from "../mocks";
 
 const template = fs.readFileSync(path.join(fixtures, "installer-v2.15.2", "harbor", "harbor.yml.tmpl"), "utf8");
 const shared = {
@@ -51,7 +51,7 @@ describe("Harbor 2.x flavor", () => {
         for (const v of ["2.10.3", "2.11.2", "2.12.4", "2.13.5", "2.14.4", "2.15.2"]) {
             const f = requireFlavor(v);
             assert.equal(f.renderNodeFiles({ "harbor.yml.tmpl": template }, settings, layout).length, 7, v);
-            assert.match(f.deployScript(layout, "harbor-1", { protocol: "https", domain: "hub.example.test" }, drainSettings).command, new RegExp(`deploy Harbor ${v.replace(/\./g, "\\.")} on harbor-1`));
+            assert.match(f.deployScript(layout, "harbor-1", { protocol: "https", domain: "hub.example.test" }, drainSettings, testCluster).command, new RegExp(`deploy Harbor ${v.replace(/\./g, "\\.")} on harbor-1`));
         }
     });
 
@@ -97,7 +97,7 @@ describe("Harbor 2.x flavor", () => {
 
     it("the deploy script (golden)", () => {
         const f = requireFlavor("2.15.2");
-        assertGolden("v2.15.2/deploy.sh", f.deployScript(layout, "harbor-1", { protocol: "https", domain: "hub.example.test" }, drainSettings).text);
+        assertGolden("v2.15.2/deploy.sh", f.deployScript(layout, "harbor-1", { protocol: "https", domain: "hub.example.test" }, drainSettings, testCluster).text);
         const files = f.renderNodeFiles({ "harbor.yml.tmpl": template }, settings, layout).map(x => `${x.mode} ${x.path}`);
         assert.deepEqual(files, ["0600 harbor.yml", "0600 .harbor-ha/token/private_key.pem", "0644 .harbor-ha/token/root.crt",
             "0600 .harbor-ha/secretkey", "0600 .harbor-ha/shared-env", "0600 .harbor-ha/registry-passwd", "0644 .harbor-ha/harbor-ha-health.conf"]);
@@ -189,7 +189,7 @@ echo prepared >> prepare.log`);
 function deploy(s: ReturnType<typeof sandbox>, secretkey = shared.secretkey) {
     const f = requireFlavor("2.15.2");
     const files = f.renderNodeFiles({ "harbor.yml.tmpl": template }, { ...settings, dataPath: s.l.dataPath, shared: { ...shared, secretkey } }, s.l);
-    const script = f.deployScript(s.l, "harbor-1", { protocol: "http", domain: "hub.example.test" }, drainSettings);
+    const script = f.deployScript(s.l, "harbor-1", { protocol: "http", domain: "hub.example.test" }, drainSettings, testCluster);
     return spawnSync("sh", ["-c", script.command], {
         input: script.text + encodeBundle(files), encoding: "utf8", env: { ...process.env, PATH: `${s.bin}:/usr/sbin:/usr/bin:/sbin:/bin` },
     });
