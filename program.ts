@@ -33,7 +33,7 @@ export async function harborStack() {
         tls: config.tls,
         tlsPrivateKey: secrets.tlsPrivateKey,
         harborVersion: config.harborVersion,
-        // The stack's own record first; the config says it only for a stack that lost it (NodeSurvey).
+        // The stack's own record first; the config says it only for a stack that lost its record.
         deployedHarborVersion: recorded ?? config.deployedHarborVersion,
         installer,
         installDir: config.installDir,

@@ -16,7 +16,6 @@ import { ExternalMySQL } from "./externalMysql";
 import { ExternalPostgreSQL } from "./externalPostgres";
 import { HarborNode } from "./harborNode";
 import { NodePreflight } from "./nodePreflight";
-import { NodeSurvey } from "./nodeSurvey";
 import { RedisSession } from "./redisSession";
 import { RegistryHtpasswd } from "./registryHtpasswd";
 import { SharedTokenKeys } from "./sharedTokenKeys";
@@ -180,14 +179,9 @@ export class HarborCluster extends pulumi.ComponentResource {
             suppliedPrivateKeyPem: args.tls.certificate ? args.tlsPrivateKey : undefined,
             suppliedCaPem: args.tls.caCertificate,
         }, dataChild) : undefined;
-        // Which stack deployed the nodes: recorded on each with the version it runs.
+        // Which stack deployed the nodes: recorded on each with the version it runs (render/scripts/record.ts).
         const clusterId = new random.RandomId(`${name}-cluster-id`, { byteLength: 8 }, child).hex;
-        // No record of a deployment: the nodes say whether they run Harbor already, before any changes.
-        const surveys = plan.kind !== "new" ? [] : args.nodes.map((n, i) => new NodeSurvey(`${name}-${n.name}-survey`, {
-            nodeName: n.name, connection: connections[i], installDir: args.installDir,
-            composeProject: pulumi.output(args.installDir).apply(composeProjectName), cluster: clusterId, harborVersion: args.harborVersion,
-        }, child).result);
-        const checked = preflights.map(p => pulumi.all([p.passed, ...surveys]).apply(([passed]) => passed));
+        const checked = preflights.map(p => p.passed);
         // The database and Redis checks need only a node that passed its checks (no Docker): a data root
         // move may wait for the node before it, which waits for them.
         const targets: NodeTarget[] = args.nodes.map((n, i) => ({ name: n.name, connection: connections[i], ready: checked[i] }));

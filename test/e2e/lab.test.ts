@@ -58,7 +58,7 @@ describe("the lab, end to end", { concurrency: 1 }, () => {
         const count = (type: string) => new Set(r.out.split("\n").map(l => new RegExp(`\\+\\s+${type} (\\S+)`).exec(l)?.[1]).filter(Boolean)).size;
         for (const [type, n] of [["harbor-ha:index:HarborCluster", 1], ["harbor-ha:index:SharedTokenKeys", 1], ["harbor-ha:index:ExternalMySQL", 1],
             ["harbor-ha:index:RedisSession", 1], ["harbor-ha:index:CephMount", 3], ["harbor-ha:index:HarborNode", 3],
-            ["harbor-ha:index:ClusterTls", 1], ["command:remote:Command", 19], ["command:remote:CopyToRemote", 3]] as [string, number][]) {
+            ["harbor-ha:index:ClusterTls", 1], ["command:remote:Command", 22], ["command:remote:CopyToRemote", 3]] as [string, number][]) {
             assert.equal(count(type), n, `${type} in the preview`);
         }
         assert.match(r.out, /harbor-ha@v0\.1\.0 \(local: /, "the policy pack ran");
@@ -148,29 +148,6 @@ describe("the lab, end to end", { concurrency: 1 }, () => {
         const out = JSON.parse(pulumi(["stack", "output", "--stack", "dev", "loadBalancer", "--json"])) as { haproxy: string };
         assert.equal(lbConfig(), out.haproxy);
         assert.deepEqual(lbStates(), { "harbor-1": "UP", "harbor-2": "UP", "harbor-3": "UP" });
-    });
-
-    it("a state that lost its record of the cluster: every node refuses the update, naming what it runs, and nothing changes", () => {
-        // As a new stack (another cluster ID) would be, with no harborVersion output: an edited state.
-        const exported = JSON.parse(pulumi(["stack", "export", "--stack", "dev"])) as { deployment: { resources: { type: string; urn: string; outputs?: Record<string, unknown> }[] } };
-        const original = JSON.stringify(exported);
-        for (const r of exported.deployment.resources) {
-            if (r.type === "pulumi:pulumi:Stack") delete r.outputs!.harborVersion;
-            if (r.urn.endsWith("::cluster-cluster-id")) r.outputs!.hex = "0123456789abcdef";
-        }
-        const before = s.nodes.map(n => nodeState(n.vm));
-        const since = Date.now() / 1000;
-        pulumi(["stack", "import", "--stack", "dev"], JSON.stringify(exported));
-        try {
-            const r = timed("refused up (no record)", () => dev("up --yes --skip-preview"));
-            assert.notEqual(r.status, 0, "the update must fail");
-            assert.match(r.out, /harbor-[123]: already runs Harbor 1\.2\.2 \(deployed by harbor-ha, another stack or this one before its state was lost\), but this stack has no record of a deployment/);
-            assert.match(r.out, /pulumi config set harbor-ha:deployedHarborVersion <version>/);
-            assert.deepEqual(s.nodes.map(n => nodeState(n.vm)), before, "a node changed");
-            assert.deepEqual(lbEvents(lbLog(since)), [], "a node left the load balancer");
-        } finally {
-            pulumi(["stack", "import", "--stack", "dev"], original);
-        }
     });
 
     it("a node that fails its checks when its deploy is about to change is refused before it is drained; the next up goes on", () => {

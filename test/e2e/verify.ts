@@ -3,10 +3,9 @@
 // a negative control that makes it false on purpose and must see the failure users report.
 // No attempt is retried here; what the load balancer and Docker retry is in README "What is retried".
 import { spawnSync } from "node:child_process";
-import * as path from "path";
 import { between, describeLoad, describeTimeline, lbEvents, loadLoops, LoadResult, sleepMs, startLoad, timeline } from "./load";
 import {
-    adminApi, Attempts, cache, clientExec, fmtAttempts, inVm, installerVariant, labDocker, labDockerOk, lbLog, lbStates, log, logins, pulumi, repo, stackArgs, pullThrough, pulls, pushThrough, readStack, servedKeys, Stack,
+    adminApi, Attempts, clientExec, fmtAttempts, inVm, installerVariant, labDocker, labDockerOk, lbLog, lbStates, log, logins, pulumi, repo, stackArgs, pullThrough, pulls, pushThrough, readStack, servedKeys, Stack,
     startClient, uiCurrentUser, uiLogin, unshareKeys, unshareSecretKey, unshareSessions, waitHealthy,
 } from "./lab";
 import {
@@ -269,7 +268,10 @@ function proxyCreated(s: Stack): Record<string, number> {
  * made from it (created during the up).
  */
 export function rollingInstallerChange(s: Stack, tag: string): Outcome[] {
-    const variant = installerVariant(path.join(cache, "lab", "installer", "latest", "harbor-lab-installer-v1.2.2.tgz"), tag);
+    const cfg = JSON.parse(pulumi(["config", ...stackArgs(s.name), "--json"])) as Record<string, { value?: string }>;
+    const current = (JSON.parse(cfg["harbor-ha:installer"]?.value ?? "{}") as { path?: string }).path;
+    if (!current) return [{ name: "rolling installer change", figure: "the stack's installer has no path (a url): nothing to make a variant of", ok: false }];
+    const variant = installerVariant(current, tag);
     pulumi(["config", "set", "--path", "harbor-ha:installer.path", variant, ...stackArgs(s.name)]);
     const from = Date.now() / 1000;
     const outcomes = upUnderLoad(s, tag, "rolling installer change", []);

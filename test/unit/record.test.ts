@@ -1,6 +1,5 @@
-// What a node runs, read from the node: the survey of a stack with no record of its cluster, and
-// UpgradeStop's "nothing to stop" on a node already on the target schema. Run for real in a
-// scratch directory; a docker stub says which containers run.
+// What a node runs, read from the node: UpgradeStop's "nothing to stop" on a node already on the
+// target schema. Run for real in a scratch directory; docker and docker-compose are stubs.
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import * as fs from "fs";
@@ -8,7 +7,7 @@ import * as os from "os";
 import * as path from "path";
 import { describe, it } from "node:test";
 import { stopScript } from "../../render/scripts/harborNode";
-import { surveyScript, writeRecordScript } from "../../render/scripts/record";
+import { writeRecordScript } from "../../render/scripts/record";
 import { putFileFn } from "../../render/scripts/shell";
 
 function node(record?: { version: string; schema?: string; cluster: string }, containers = 0) {
@@ -32,43 +31,6 @@ function node(record?: { version: string; schema?: string; cluster: string }, co
 }
 
 const cluster = "a1b2c3d4e5f60718";
-function survey(n: ReturnType<typeof node>, version = "2.15.2") {
-    const s = surveyScript({ nodeName: "harbor-2", installDir: n.dir, composeProject: "harbor", cluster, version });
-    return spawnSync("sh", ["-c", s.command], { input: s.text, encoding: "utf8", env: n.env });
-}
-
-describe("the survey of a stack with no record of its cluster", () => {
-    it("passes a node without Harbor", () => {
-        const r = survey(node());
-        assert.equal(r.status, 0, r.stderr);
-        assert.equal(r.stdout.trim(), "survey: harbor-2 runs no Harbor yet");
-    });
-
-    it("refuses a node another stack deployed, naming what it runs and the key that says so", () => {
-        const r = survey(node({ version: "2.14.4", schema: "171", cluster: "ffffffffffffffff" }));
-        assert.equal(r.status, 1);
-        assert.match(r.stderr, /^harbor-2: already runs Harbor 2\.14\.4 \(deployed by harbor-ha, another stack or this one before its state was lost\), but this stack has no record of a deployment/);
-        assert.match(r.stderr, /Nothing was changed\. .*pulumi config set harbor-ha:deployedHarborVersion <version>/);
-    });
-
-    it("refuses a node this stack deployed with another version (a lost record of an upgrade)", () => {
-        const r = survey(node({ version: "2.14.4", schema: "171", cluster }));
-        assert.equal(r.status, 1);
-        assert.match(r.stderr, /already runs Harbor 2\.14\.4 \(deployed by harbor-ha\), but/);
-    });
-
-    it("passes this stack's own node of the same version: a first update that failed half-way is repaired by the next", () => {
-        const r = survey(node({ version: "2.15.2", schema: "180", cluster }));
-        assert.equal(r.status, 0, r.stderr);
-        assert.match(r.stdout, /harbor-2 runs Harbor 2\.15\.2 from an earlier update of this stack/);
-    });
-
-    it("refuses a Harbor running without a record (set up by hand, or by an older harbor-ha)", () => {
-        const r = survey(node(undefined, 9));
-        assert.equal(r.status, 1);
-        assert.match(r.stderr, /already runs a Harbor in .+ \(9 containers\) that harbor-ha has no record of/);
-    });
-});
 
 describe("UpgradeStop on a node", () => {
     const stop = (n: ReturnType<typeof node>) => {

@@ -178,7 +178,7 @@ HARBOR_HA_UNIT
 if [ "$PUT_CHANGED" -gt "$units_from" ] && [ -d /run/systemd/system ]; then systemctl daemon-reload; fi
 systemctl enable --quiet harbor-ha.service
 put_file "$dir"/.harbor-ha/deployed 0644 <<'HARBOR_HA_RECORD'
-# harbor-ha: what this node runs (read when a stack has no record of the cluster, and by UpgradeStop)
+# harbor-ha: what this node runs (read by UpgradeStop)
 version=2.15.2
 schema=0180
 cluster=c0ffee00c0ffee00
