@@ -181,10 +181,9 @@ export class HarborCluster extends pulumi.ComponentResource {
         }, dataChild) : undefined;
         // Which stack deployed the nodes: recorded on each with the version it runs (render/scripts/record.ts).
         const clusterId = new random.RandomId(`${name}-cluster-id`, { byteLength: 8 }, child).hex;
-        const checked = preflights.map(p => p.passed);
-        // The database and Redis checks need only a node that passed its checks (no Docker): a data root
+        // The database and Redis checks need only a node that passed its preflight (no Docker): a data root
         // move may wait for the node before it, which waits for them.
-        const targets: NodeTarget[] = args.nodes.map((n, i) => ({ name: n.name, connection: connections[i], ready: checked[i] }));
+        const targets: NodeTarget[] = args.nodes.map((n, i) => ({ name: n.name, connection: connections[i], ready: preflights[i].passed }));
         const db = database(name, flavor, args, targets, dataChild);
         const redis = new RedisSession(`${name}-redis`, {
             host: redisCfg.host, port: redisCfg.port, password: args.redisPassword,
@@ -213,11 +212,11 @@ export class HarborCluster extends pulumi.ComponentResource {
         const prepare = (i: number, waitFor: pulumi.Resource[]): void => {
             const n = args.nodes[i];
             const move = n.dockerDataRoot === undefined ? undefined : new DockerDataRoot(`${name}-${n.name}-docker-data-root`, {
-                nodeName: n.name, connection: connections[i], dataRoot: n.dockerDataRoot, after: [checked[i]],
+                nodeName: n.name, connection: connections[i], dataRoot: n.dockerDataRoot, after: [preflights[i].passed],
                 harborVersion: args.harborVersion, installDir: args.installDir, port: args.port, protocol: args.protocol,
                 domain: args.domain, drain, waitFor,
             }, child);
-            const ready = move?.status ?? checked[i];
+            const ready = move?.status ?? preflights[i].passed;
             const mount = new CephMount(`${name}-${n.name}-cephfs`, {
                 connection: connections[i],
                 monitors: ceph.monitors, path: ceph.path, mountPoint: ceph.mountPoint, user: ceph.user, client: ceph.client,
@@ -240,7 +239,7 @@ export class HarborCluster extends pulumi.ComponentResource {
         const target = schemaVersion(flavor.version);
         const stops = flavor.generation === 2 && target !== undefined ? args.nodes.map((n, i) => new UpgradeStop(`${name}-${n.name}-upgrade-stop`, {
             nodeName: n.name, connection: connections[i], installDir: args.installDir, schemaVersion: target,
-            after: [oneFirst ? prepared[i].ready : checked[i]],
+            after: [oneFirst ? prepared[i].ready : preflights[i].passed],
         }, child).stopped) : [];
 
         const waitFor = (i: number): pulumi.Input<string>[] => {

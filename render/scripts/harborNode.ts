@@ -71,7 +71,7 @@ fi
 # It runs nothing now: a later stack with no record of the cluster may deploy here (render/scripts/record.ts).
 rm -f "$dir"/${q(recordFile)}
 echo "${nodeName}: Harbor stopped; data kept"
-`, [composeFn, ...(drain ? [drainFns(drain)] : []), ...(unlessSchema === undefined ? [] : [runsSchemaFn()])]);
+`, [composeFn, ...(drain ? [drainFns(drain)] : []), ...(unlessSchema === undefined ? [] : [runsSchemaFn])]);
 }
 
 /**

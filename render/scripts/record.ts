@@ -33,10 +33,8 @@ const recordFieldFn = `record_field() { awk -v k="$1" 'index($0, k "=") == 1 { p
  * UpgradeStop's test (where $dir is defined): true when the node's record says it runs the target
  * schema already, so there is nothing to stop. No record: it may run anything, so it stops.
  */
-export function runsSchemaFn(): string {
-    return `${recordFieldFn}
+export const runsSchemaFn = `${recordFieldFn}
 runs_schema() { # SCHEMA
   rec="$dir"/${q(recordFile)}
   [ -f "$rec" ] && [ "$(record_field schema)" = "$1" ]
 }`;
-}

@@ -220,14 +220,6 @@ function oneAtATime(s: Stack, name: string, m: Measured): Outcome {
     };
 }
 
-/**
- * A change made by `change` (e.g. a `pulumi up`) under continuous load through the load balancer:
- * every request must succeed. Keeps the load on for at least `minSeconds` so the figure counts.
- */
-export function underLoad(s: Stack, tag: string, name: string, change: () => void): Outcome {
-    return allSucceeded(name, measureUnderLoad(s, tag, change));
-}
-
 /** `pulumi <op> --yes --skip-preview` on the stack with its lab config file; its exit status and output. */
 export function stackRun(s: Stack, op: "up" | "destroy", extra: string[] = []): { status: number | null; out: string } {
     const r = spawnSync("bash", ["-c", '. scripts/pulumi-env.sh && hh_pulumi "$@"', "pulumi", op, "--yes", "--skip-preview", ...stackArgs(s.name), ...extra],
