@@ -2,7 +2,8 @@
 # npm run bench: the benchmarks, in one run on one lab, appended to BENCHMARKS.md with the date and
 # the machine. Besides the wall clock of each step it reports ratios, which say more than seconds on
 # a shared machine: a fresh `pulumi up` of 3 nodes / 2 nodes (nodes work in parallel: goal <= 1.25),
-# no-change up and preview of 3 / 2 nodes, a rolling change of 3 nodes / one node's redeploy.
+# no-change up and preview of 3 / 2 nodes, a rolling change of 3 nodes / one node's redeploy, and
+# the p50 and p99 latency of the load's successful requests during a rolling change / steady state.
 # Timings never decide a test.
 #   npm run bench [-- --no-e2e]      (needs root: the lab; leaves the dev stack deployed on 3 nodes,
 #                                     or, with the e2e, the lab torn down)
@@ -79,6 +80,12 @@ mapfile -t deploys < <(pulumi stack export --stack dev | node -e 'let s = ""; pr
 measure redeploy1 "pulumi up replacing one node's deploy (drain, stop, start, undrain)" pulumi up "${three[@]}" --yes --skip-preview --replace "${deploys[0]}"
 measure rolling3 "pulumi up replacing every node's deploy: a rolling change of 3 nodes" pulumi up "${three[@]}" --yes --skip-preview \
   --replace "${deploys[0]}" --replace "${deploys[1]}" --replace "${deploys[2]}"
+# The same rolling change under the e2e's load: what successful requests took, over the steady state.
+latency_rows=$(mktemp /tmp/harbor-ha-bench-latency.XXXXXX)
+measure latency "pulumi up replacing every node's deploy under load (after the same load with nothing changing)" \
+  node --import tsx test/e2e/benchLatency.ts "$latency_rows" "${deploys[@]}"
+mapfile -t -O "${#rows[@]}" rows <"$latency_rows"
+rm -f "$latency_rows"
 rows+=("| **ratio** fresh up, 3 nodes / 2 nodes, medians of 3 (${took[up3]} s / ${took[up2]} s; goal <= 1.25) | $(ratio up3 up2) |")
 rows+=("| **ratio** no-change up, 3 nodes / 2 nodes | $(ratio noop3 noop2) |")
 rows+=("| **ratio** no-change preview, 3 nodes / 2 nodes | $(ratio preview3 preview2) |")

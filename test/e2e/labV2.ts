@@ -38,9 +38,6 @@ export function uiRequestV2(s: Stack, address: string, ui: UiSession, method: st
 export interface GcRun {
     id: number;
     status: string;
-    /** The jobservice that ran it: "<container hostname>:<ip>" (Harbor's worker id). */
-    ranOn?: string;
-    message?: string;
 }
 
 /** A manual garbage collection submitted on one node, followed there until it ends (60 s at most). */
@@ -52,16 +49,74 @@ export function gcThrough(s: Stack, address: string): GcRun {
     let run: GcRun = { id, status: "Pending" };
     for (let i = 0; i < 120 && !["Success", "Error", "Stopped"].includes(run.status); i++) {
         const g = adminApi(s, address, "GET", `/api/v2.0/system/gc/${id}`);
-        const j = JSON.parse(g.body) as { job_status: string; lab_run_on?: string; lab_status_message?: string };
-        run = { id, status: j.job_status, ranOn: j.lab_run_on ?? undefined, message: j.lab_status_message ?? undefined };
+        run = { id, status: (JSON.parse(g.body) as { job_status: string }).job_status };
         if (!["Success", "Error", "Stopped"].includes(run.status)) clientExec("sleep 0.5");
     }
     return run;
 }
 
-/** The host name of a node's jobservice container: the first part of its worker id. */
-export function jobserviceHost(vm: string): string {
-    return inVm(vm, "docker inspect -f '{{.Config.Hostname}}' harbor-jobservice").trim();
+/** What the replication figures replicate to: an endpoint (the cluster's own registry, by the load balancer's name) and a project there. */
+export interface ReplicationSetup {
+    registryId: number;
+    policyId: number;
+    /** The destination project; the probe lands in `<project>/harbor-ha-probe:<tag>`. */
+    project: string;
+}
+
+const created = (r: { status: number; headers: string; body: string }, what: string): number => {
+    const id = /^location:\s*\S*\/(\d+)\s*$/im.exec(r.headers)?.[1];
+    if (r.status !== 201 || !id) throw new Error(`${what}: HTTP ${r.status} ${r.body.slice(0, 300)}`);
+    return Number(id);
+};
+
+/**
+ * Through node 1: a `docker-registry` endpoint for the cluster itself (the admin's credential,
+ * stored encrypted with the secretkey; Harbor pings it before it stores it), a destination project
+ * and a manual push policy copying the probe `library/harbor-ha-probe:<tag>` there.
+ */
+export function replicationSetup(s: Stack, tag: string): ReplicationSetup {
+    const one = s.nodes[0].address;
+    const name = `hh-${tag.toLowerCase()}`;
+    const registryId = created(adminApi(s, one, "POST", "/api/v2.0/registries", {
+        name, type: "docker-registry", url: `https://${s.host}`, insecure: true,
+        credential: { type: "basic", access_key: "admin", access_secret: s.adminPassword },
+    }), "registry endpoint");
+    const project = `${name}-copies`;
+    created(adminApi(s, one, "POST", "/api/v2.0/projects", { project_name: project, metadata: { public: "false" } }), "destination project");
+    const policyId = created(adminApi(s, one, "POST", "/api/v2.0/replication/policies", {
+        name, src_registry: null, dest_registry: { id: registryId }, dest_namespace: project, override: true, enabled: true,
+        filters: [{ type: "name", value: "library/harbor-ha-probe" }, { type: "tag", value: tag }], trigger: { type: "manual" },
+    }), "replication policy");
+    return { registryId, policyId, project };
+}
+
+export interface ReplicationRun {
+    id: number;
+    /** The execution's status: Succeed, Failed, Stopped (InProgress if it did not end in time). */
+    status: string;
+    /** The job IDs of its tasks, as jobservice knows them. */
+    jobIds: string[];
+}
+
+/**
+ * A manual run of the policy submitted on one node, followed there until it ends. Harbor retries a
+ * failed replication job up to 3 times with backoff (src/jobservice/job/impl/replication), so the
+ * end of a failing one can take minutes: 5 at most.
+ */
+export function replicateThrough(s: Stack, address: string, policyId: number): ReplicationRun {
+    const id = created(adminApi(s, address, "POST", "/api/v2.0/replication/executions", { policy_id: policyId }), "replication execution");
+    let status = "InProgress";
+    for (let i = 0; i < 600 && status === "InProgress"; i++) {
+        status = (JSON.parse(adminApi(s, address, "GET", `/api/v2.0/replication/executions/${id}`).body) as { status: string }).status;
+        if (status === "InProgress") clientExec("sleep 0.5");
+    }
+    const tasks = JSON.parse(adminApi(s, address, "GET", `/api/v2.0/replication/executions/${id}/tasks`).body) as { job_id: string }[];
+    return { id, status, jobIds: tasks.map(t => t.job_id) };
+}
+
+/** A node's jobservice log as the log service writes it (row 44 of the conformance table). */
+export function jobserviceLog(vm: string): string {
+    return inVm(vm, "cat /var/log/harbor/jobservice.log 2>/dev/null || true");
 }
 
 /** What makes one node differ from the others for a negative control: files made in it, and a compose override. */

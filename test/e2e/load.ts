@@ -1,7 +1,7 @@
 // Continuous load through the load balancer while something changes: from the lab's client
 // machine, docker logins, pulls of an image pushed before and API GETs; from this machine, API
-// GETs through the load balancer's published port. Every attempt is one line with its time, counted
-// once; nothing is retried here.
+// GETs through the load balancer's published port. Every attempt is one line with when it started
+// and ended, counted once; nothing is retried here.
 import { spawn } from "node:child_process";
 import * as fs from "fs";
 import * as os from "os";
@@ -16,6 +16,8 @@ export interface Failure {
 
 export interface Attempt extends Failure {
     ok: boolean;
+    /** Seconds from the attempt's start to its end (`at`). */
+    took: number;
 }
 
 export interface LoadResult {
@@ -28,7 +30,7 @@ export interface LoadResult {
 
 const stopFile = "/tmp/harbor-ha-load.stop";
 
-/** One loop per kind; each line "<epoch seconds> <kind> ok" or "<epoch seconds> <kind> fail <why>". */
+/** One loop per kind; each line "<end> <start> <kind> ok" or "<end> <start> <kind> fail <why>" (epoch seconds). */
 function clientScript(s: Stack, repoTag: string): string {
     const api = `https://${s.host}${s.apiPath}`;
     return `set -u
@@ -36,9 +38,10 @@ out=/tmp/harbor-ha-load.out
 rm -f ${stopFile} "$out"
 echo $$ >/tmp/harbor-ha-load.pid
 pw=$(cat /tmp/harbor-ha-load.pw)
-line() { printf '%s %s\\n' "$(date +%s.%N)" "$*" >>"$out"; }
+line() { printf '%s %s %s\\n' "$(date +%s.%N)" "$t0" "$*" >>"$out"; }
 api() {
   while [ ! -e ${stopFile} ]; do
+    t0=$(date +%s.%N)
     if code=$(curl -sS -m 20 --cacert /root/ca.crt -o /dev/null -w '%{http_code}' ${api} 2>&1) && [ "$code" = 200 ]; then line api ok
     else line api fail "$(printf '%s' "$code" | tr '\\n' ' ')"; fi
   done
@@ -46,16 +49,19 @@ api() {
 logins() {
   export DOCKER_CONFIG=/tmp/harbor-ha-load-login
   while [ ! -e ${stopFile} ]; do
+    t0=$(date +%s.%N)
     if o=$(printf '%s' "$pw" | docker login -u admin --password-stdin ${s.host} 2>&1); then line login ok
     else line login fail "$(printf '%s' "$o" | tr '\\n' ' ')"; fi
   done
 }
 pulls() {
   export DOCKER_CONFIG=/tmp/harbor-ha-load-pull
+  t0=$(date +%s.%N)
   if o=$(printf '%s' "$pw" | docker login -u admin --password-stdin ${s.host} 2>&1); then line login ok
   else line login fail "$(printf '%s' "$o" | tr '\\n' ' ')"; fi
   while [ ! -e ${stopFile} ]; do
     docker image rm -f ${s.host}/${repoTag} >/dev/null 2>&1 || true
+    t0=$(date +%s.%N)
     if o=$(docker pull ${s.host}/${repoTag} 2>&1); then line pull ok
     else line pull fail "$(printf '%s' "$o" | tr '\\n' ' ')"; fi
   done
@@ -77,9 +83,9 @@ function hostScript(s: Stack, caFile: string, out: string, stop: string): string
 while [ ! -e ${stop} ]; do
   t=$(date +%s.%N)
   if code=$(curl -sS -m 20 --cacert ${caFile} --resolve ${s.domain}:${s.port}:127.0.0.1 -o /dev/null -w '%{http_code}' https://${s.host}${s.apiPath} 2>&1) && [ "$code" = 200 ]; then
-    echo "$t host-api ok" >>${out}
+    echo "$(date +%s.%N) $t host-api ok" >>${out}
   else
-    echo "$t host-api fail $(printf '%s' "$code" | tr '\\n' ' ')" >>${out}
+    echo "$(date +%s.%N) $t host-api fail $(printf '%s' "$code" | tr '\\n' ' ')" >>${out}
   fi
 done
 touch ${out}.done`;
@@ -125,8 +131,8 @@ export function startLoad(s: Stack, repoTag: string): Load {
 
 export function tallyLines(text: string): LoadResult {
     return tally(text.split("\n").filter(x => x.trim() !== "").map(l => {
-        const [at, kind, verdict, ...rest] = l.split(" ");
-        return { at: Number(at), kind, ok: verdict === "ok", detail: rest.join(" ") };
+        const [at, start, kind, verdict, ...rest] = l.split(" ");
+        return { at: Number(at), took: Number(at) - Number(start), kind, ok: verdict === "ok", detail: rest.join(" ") };
     }));
 }
 
@@ -198,6 +204,38 @@ function tally(attempts: Attempt[]): LoadResult {
         }
     }
     return r;
+}
+
+/** The p50, p99 and max seconds that successful attempts took, by kind. */
+export interface Latency {
+    n: number;
+    p50: number;
+    p99: number;
+    max: number;
+}
+
+/** Nearest-rank percentile of sorted values. */
+function percentile(sorted: number[], p: number): number {
+    return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(p / 100 * sorted.length) - 1))];
+}
+
+export function latency(r: LoadResult): Record<string, Latency> {
+    const by: Record<string, number[]> = {};
+    for (const a of r.attempts) if (a.ok) (by[a.kind] ??= []).push(a.took);
+    return Object.fromEntries(Object.entries(by).sort(([a], [b]) => a.localeCompare(b)).map(([k, v]) => {
+        const sorted = v.sort((x, y) => x - y);
+        return [k, { n: sorted.length, p50: percentile(sorted, 50), p99: percentile(sorted, 99), max: sorted[sorted.length - 1] }];
+    }));
+}
+
+/**
+ * "latency p50/p99/max: api 0.03/0.21/0.90s (steady 0.03/0.10/0.20s), ...": what the successful
+ * requests took, beside the same load with nothing changing. Printed, never judged.
+ */
+export function describeLatency(r: LoadResult, steady?: LoadResult): string {
+    const f = (l: Latency) => `${l.p50.toFixed(2)}/${l.p99.toFixed(2)}/${l.max.toFixed(2)}s`;
+    const base = steady ? latency(steady) : {};
+    return "latency p50/p99/max: " + Object.entries(latency(r)).map(([k, l]) => `${k} ${f(l)}` + (base[k] ? ` (steady ${f(base[k])})` : "")).join(", ");
 }
 
 export function describeLoad(r: LoadResult): string {

@@ -3,7 +3,8 @@
 // node's jobservice. The claims both generations share are in verify.ts.
 import { randomBytes } from "node:crypto";
 import { adminApi, Attempts, fmtAttempts, inVm, logins, Stack, waitHealthy } from "./lab";
-import { deviate, gcThrough, GcRun, jobserviceHost, uiLoginV2, uiRequestV2 } from "./labV2";
+import { deviate, gcThrough, GcRun, jobserviceLog, replicateThrough, ReplicationRun, replicationSetup, ReplicationSetup, uiLoginV2, uiRequestV2 } from "./labV2";
+import { sleepMs } from "./load";
 import type { Outcome } from "./verify";
 
 const fmt = fmtAttempts;
@@ -70,7 +71,7 @@ export function jobRunByAnotherNode(s: Stack): Outcome {
     waitHealthy(s, s.nodes.map(n => n.address));
     return {
         name: `a job submitted on ${first(s).name} run by another node's jobservice (only ${runner.name}'s takes jobs; read from each node's jobservice log)`,
-        figure: `garbage collection ${r.id}: ${r.status}, logged as run by ${ranOn.join(", ") || "no node"}` + (r.message ? ` (${r.message.slice(0, 120)})` : ""),
+        figure: `garbage collection ${r.id}: ${r.status}, logged as run by ${ranOn.join(", ") || "no node"}`,
         ok: r.status === "Success" && ranOn.length === 1 && ranOn[0] === runner.name,
     };
 }
@@ -153,85 +154,118 @@ chown 10000:10000 config.yml; chmod 0640 config.yml`,
 }
 
 /**
- * JOBSERVICE_SECRET: node 3 with its own (core, jobservice, registryctl). A job node 1 submitted
- * carries node 1's secret; run by node 3's jobservice, node 3's core refuses it: 401 (#20908,
- * #21220). Restored, such a job succeeds. Only node 3's jobservice takes jobs meanwhile.
+ * JOBSERVICE_SECRET: node 3 with its own (core, jobservice, registryctl), and only node 3's
+ * jobservice taking jobs. A replication node 1 submits carries node 1's secret as the local
+ * registry's credential (src/pkg/reg/manager.go:164-179, flow/copy.go:125-145); node 3's job
+ * presents it to node 3's core, which knows only its own (lib/config/systemconfig.go:219-223) and
+ * answers the manifest pull 401 (server/middleware/v2auth/auth.go:68-77): the execution fails
+ * (#20908, #21220). Where it ran and why, from node 3's jobservice log: the runner's line for the
+ * task's job and the transfer's 401. Restored, the same policy succeeds there and the copy is in
+ * the destination project.
  */
-export function unsharedJobserviceSecretFails(s: Stack): Outcome[] {
+export function unsharedJobserviceSecretFails(s: Stack, tag: string): Outcome[] {
     const env = `    environment:\n      JOBSERVICE_SECRET: "${randomBytes(12).toString("base64url").slice(0, 16)}"\n`;
-    const hosts = () => new Map(s.nodes.map(n => [jobserviceHost(n.vm), n.name] as const));
-    const show = (r: GcRun, h: Map<string, string>) => `${r.status} on ${h.get((r.ranOn ?? "").split(":")[0]) ?? `worker ${r.ranOn ?? "-"}`}` +
-        (r.message ? `: ${r.message.slice(0, 120)}` : "");
-    const quiet = onlyRunsJobs(s, last(s));
-    let during: GcRun;
-    let after: GcRun;
-    let hDuring: Map<string, string>;
-    let hAfter: Map<string, string>;
+    const setup = replicationOnce(s, tag);
+    const three = last(s);
+    const ranThere = (r: ReplicationRun, log: string, how: "success" | "error") =>
+        r.jobIds.length > 0 && r.jobIds.every(id => log.includes(`Job 'REPLICATION:${id}' exit with ${how}`));
+    const quiet = onlyRunsJobs(s, three);
+    let during: ReplicationRun;
+    let after: ReplicationRun;
+    let logDuring: string;
+    let logAfter: string;
     try {
-        const restore = deviate(s, last(s).vm, {
+        const restore = deviate(s, three.vm, {
             prepare: "",
             override: `services:\n  core:\n${env}  jobservice:\n${env}  registryctl:\n${env}`,
             services: ["core", "jobservice", "registryctl"],
         });
         try {
-            waitHealthy(s, [last(s).address]);
-            hDuring = hosts();
-            during = gcThrough(s, first(s).address);
+            waitHealthy(s, [three.address]);
+            during = replicateThrough(s, first(s).address, setup.policyId);
+            logDuring = jobserviceLog(three.vm);
         } finally {
             restore();
         }
-        waitHealthy(s, [last(s).address]);
-        hAfter = hosts();
-        after = gcThrough(s, first(s).address);
+        waitHealthy(s, [three.address]);
+        after = replicateThrough(s, first(s).address, setup.policyId);
+        logAfter = jobserviceLog(three.vm);
     } finally {
         quiet();
     }
     waitHealthy(s, s.nodes.map(n => n.address));
-    const ranOn = (r: GcRun, h: Map<string, string>) => h.get((r.ranOn ?? "").split(":")[0]);
+    const refused = new RegExp(`failed to pull the manifest of artifact library/harbor-ha-probe:${tag}: http status code: 401`);
+    const copy = adminApi(s, first(s).address, "GET", `/v2/${setup.project}/harbor-ha-probe/manifests/${tag}`);
+    const show = (r: ReplicationRun, log: string) => `execution ${r.id} ${r.status}, job ${r.jobIds.join(", ") || "none"} logged by ${three.name} as ` +
+        (ranThere(r, log, "error") ? "exit with error" : ranThere(r, log, "success") ? "exit with success" : "nothing");
     return [
         {
-            name: `JOBSERVICE_SECRET not shared: a job from ${first(s).name} run by ${last(s).name} (must fail)`,
-            figure: show(during, hDuring), ok: ranOn(during, hDuring) === last(s).name && during.status === "Error" && /401/.test(during.message ?? ""),
+            name: `JOBSERVICE_SECRET not shared: a replication from ${first(s).name} run by ${last(s).name} (must fail)`,
+            figure: `${show(during, logDuring)}; manifest pull refused with 401 in its log: ${refused.test(logDuring) ? "yes" : "no"}`,
+            ok: during.status === "Failed" && ranThere(during, logDuring, "error") && refused.test(logDuring),
         },
-        { name: "the same with JOBSERVICE_SECRET shared again", figure: show(after, hAfter), ok: ranOn(after, hAfter) === last(s).name && after.status === "Success" },
+        {
+            name: "the same with JOBSERVICE_SECRET shared again", figure: `${show(after, logAfter)}; the copy in ${setup.project}: HTTP ${copy.status}`,
+            ok: after.status === "Succeed" && ranThere(after, logAfter, "success") && copy.status === 200,
+        },
     ];
 }
 
+const setups = new Map<string, ReplicationSetup>();
+
+/** The endpoint and policy both controls use, made once per stack and tag. */
+function replicationOnce(s: Stack, tag: string): ReplicationSetup {
+    const key = `${s.name} ${tag}`;
+    if (!setups.has(key)) setups.set(key, replicationSetup(s, tag));
+    return setups.get(key)!;
+}
+
 /**
- * The secretkey: node 3's core on a key of its own. The LDAP search password node 1 stored
- * (AES with the cluster key) reads back as garbage there and the bind fails with code 49 (#13569,
- * #16007). Restored, it reads back.
+ * The secretkey: node 3's core on a key of its own. The endpoint's password node 1 stored (AES
+ * with the cluster key, pkg/reg/manager.go:219-248) decrypts there to garbage with no error
+ * (common/utils/encrypt.go:124-160), the token service refuses it (401) and the ping answers 400
+ * "the registry is unhealthy" (server/v2.0/handler/registry.go:225-292, native adapter
+ * HealthCheck). The control: the same ping on node 3 with the password in the request (the
+ * endpoint and the network are fine, only the stored secret is not). Restored, the ping succeeds.
+ * Harbor freezes a user name for 1.5 s after a failed login (core/auth/authenticator.go:33,151-161),
+ * so the next admin request waits that long.
  */
-export function unsharedSecretKeyFailsV2(s: Stack): Outcome[] {
-    const put = adminApi(s, first(s).address, "PUT", "/api/v2.0/configurations", { ldap_search_password: `hh-${Date.now()}` });
-    if (put.status !== 200) return [{ name: "LDAP search password stored through node 1", figure: `HTTP ${put.status} ${put.body.slice(0, 200)}`, ok: false }];
-    const ping = () => {
-        const r = adminApi(s, last(s).address, "POST", "/api/v2.0/ldap/ping", {});
-        try {
-            return JSON.parse(r.body) as { success: boolean; message: string };
-        } catch {
-            return { success: false, message: `HTTP ${r.status} ${r.body.slice(0, 120)}` };
-        }
+export function unsharedSecretKeyFailsV2(s: Stack, tag: string): Outcome[] {
+    const { registryId } = replicationOnce(s, tag);
+    const three = last(s);
+    const ping = (extra: Record<string, unknown> = {}) => {
+        const r = adminApi(s, three.address, "POST", "/api/v2.0/registries/ping", { id: registryId, ...extra });
+        return { status: r.status, text: `HTTP ${r.status}${r.body.trim() ? ` ${r.body.trim().slice(0, 120)}` : ""}` };
     };
-    const restore = deviate(s, last(s).vm, {
+    const shared = ping();
+    const restore = deviate(s, three.vm, {
         prepare: randomFile("secretkey", 16),
         override: "services:\n  core:\n    volumes:\n      - /root/harbor-ha-e2e/secretkey:/etc/core/key:z\n",
         services: ["core"],
     });
-    let during: { success: boolean; message: string };
+    let during: { status: number; text: string };
+    let control: { status: number; text: string };
+    let refusedLogged: boolean;
     try {
-        waitHealthy(s, [last(s).address]);
+        waitHealthy(s, [three.address]);
+        const mark = inVm(three.vm, "wc -l < /var/log/harbor/core.log").trim();
         during = ping();
+        refusedLogged = /failed to ping registry \S+: http status code: 401/.test(inVm(three.vm, `tail -n +${Number(mark) + 1} /var/log/harbor/core.log`));
+        sleepMs(2000);
+        control = ping({ access_secret: s.adminPassword });
     } finally {
         restore();
     }
-    waitHealthy(s, [last(s).address]);
-    const after = ping();
+    waitHealthy(s, [three.address]);
+    const again = ping();
     return [
+        { name: `secretkey shared: ${three.name} pings the endpoint stored through ${first(s).name}`, figure: shared.text, ok: shared.status === 200 },
         {
-            name: `secretkey not shared: ${last(s).name} reads the LDAP password ${first(s).name} stored (must fail)`,
-            figure: `${during.success ? "bind ok" : "bind refused"}: ${during.message}`, ok: !during.success && /Result Code 49/.test(during.message),
+            name: `secretkey not shared: ${three.name} decrypts ${first(s).name}'s endpoint password (must fail: the remote refuses it)`,
+            figure: `${during.text}; ${three.name}'s core logged the token service's 401: ${refusedLogged ? "yes" : "no"}`,
+            ok: during.status === 400 && /the registry is unhealthy/.test(during.text) && refusedLogged,
         },
-        { name: "the same with the secretkey shared again", figure: after.success ? "readable" : `refused: ${after.message}`, ok: after.success },
+        { name: "control: the same ping on that node with the password in the request", figure: control.text, ok: control.status === 200 },
+        { name: "the same with the secretkey shared again", figure: again.text, ok: again.status === 200 },
     ];
 }

@@ -398,8 +398,9 @@ def main():
             on_a = on_a or j
         if on_a and on_b:
             break
-    check(on_b is not None and on_b.get("job_status") == "Error" and "401" in (on_b.get("lab_status_message") or ""),
-          "a's GC job taken by b's jobservice: b's core answers 401 to a's JOBSERVICE_SECRET: Error", str(on_b))
+    # GC carries no credential of the submitting core (row 36): b's own secrets do not matter to it.
+    check(on_b is not None and on_b.get("job_status") == "Success",
+          "a's GC job taken by b's jobservice (b's secrets differ): Success, GC does not use a's JOBSERVICE_SECRET", str(on_b))
     check(on_a is not None and on_a.get("job_status") == "Success", "a's GC job taken by a's own jobservice: Success", str(on_a))
 
     print("schema: 2.14.4-lab (171) then 2.15.2-lab (180) on one database; 2.14.4 then refuses", flush=True)

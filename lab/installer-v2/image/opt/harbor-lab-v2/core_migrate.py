@@ -7,7 +7,8 @@
 * a database at a version this build does not know ("no migration found for version N") or
   dirty ("Dirty database version N. Fix and force version.") stops core at start.
 
-The lab's schema is its own (tables for users, projects, settings, executions, tasks); only the
+The lab's schema is its own (tables for users, projects, settings, executions, tasks, registry
+endpoints and replication policies, all created by the first step); only the
 version numbers follow Harbor's (make/migrations/postgresql/00NN_*.up.sql). The newest one is a
 build parameter (HARBOR_LAB_SCHEMA), so two lab installers can differ in schema."""
 import os
@@ -78,6 +79,33 @@ CREATE TABLE task (
   start_time timestamp,
   update_time timestamp,
   end_time timestamp
+);
+CREATE TABLE registry (
+  id serial PRIMARY KEY,
+  name varchar(64) UNIQUE NOT NULL,
+  url varchar(256) NOT NULL,
+  credential_type varchar(16),
+  access_key varchar(255),
+  access_secret varchar(4096),
+  type varchar(32) NOT NULL,
+  insecure boolean NOT NULL DEFAULT false,
+  description text,
+  health varchar(16),
+  creation_time timestamp DEFAULT CURRENT_TIMESTAMP,
+  update_time timestamp DEFAULT CURRENT_TIMESTAMP
+);
+CREATE TABLE replication_policy (
+  id serial PRIMARY KEY,
+  name varchar(256) UNIQUE NOT NULL,
+  src_registry_id int,
+  dest_registry_id int,
+  dest_namespace varchar(256),
+  filters text,
+  trigger text,
+  override boolean NOT NULL DEFAULT false,
+  enabled boolean NOT NULL DEFAULT true,
+  creation_time timestamp DEFAULT CURRENT_TIMESTAMP,
+  update_time timestamp DEFAULT CURRENT_TIMESTAMP
 );
 """
 

@@ -8,11 +8,14 @@
   GET  /api/v1/stats     health (Harbor's container health check path)
 Workers (config.yml worker_pool.workers) take jobs from the shared queue, whichever node
 enqueued them, and call THEIR OWN core back (CORE_URL, http://core:8080):
-  * the job's embedded credential (the submitting core's JOBSERVICE_SECRET, as replication
-    jobs carry one) against /api/v2.0/internalconfig: 401 when this node's core has another
-    JOBSERVICE_SECRET, and the job ends in Error;
+  * GARBAGE_COLLECTION collects nothing (lab) and succeeds;
+  * REPLICATION copies an image from its src_resource to its dst_resource. The source is the
+    local Harbor at CORE_URL with the credential the SUBMITTING core put in the job (its
+    JOBSERVICE_SECRET): this node's core refuses it with 401 when it has another secret, the
+    manifest pull fails and the job ends in Error (src/controller/replication/transfer/image);
   * the status hook (/service/notifications/tasks/ID, no auth) with metadata.worker_id =
     hostname:ip of this container, so the database records which node ran it."""
+import base64
 import http.server
 import json
 import threading
@@ -24,11 +27,12 @@ import uuid
 import yaml
 
 import labcommon
+import regclient
 
 log = labcommon.logger("jobservice")
 env = labcommon.env
 CONFIG_PATH = env("JOBSERVICE_CONFIG_PATH", "/etc/jobservice/config.yml")
-JOB_NAMES = ["GARBAGE_COLLECTION"]
+JOB_NAMES = ["GARBAGE_COLLECTION", "REPLICATION"]
 
 with open(CONFIG_PATH) as f:
     CONFIG = yaml.safe_load(f)
@@ -67,19 +71,51 @@ def hook(job, status, message=""):
             time.sleep(2)
 
 
+def client_for(registry):
+    """The local Harbor (its URL is this node's CORE_URL) with the secret authorizer, any other
+    registry with basic credentials for tokens (src/pkg/reg/adapter/harbor/base/adapter.go:36-57)."""
+    cred = registry.get("credential") or {}
+    secret = cred.get("access_secret") or ""
+    if cred.get("lab_secret_base64"):
+        secret = base64.b64decode(secret)
+    if registry.get("url", "").rstrip("/") == env("CORE_URL", "http://core:8080").rstrip("/") and cred.get("type") == "secret":
+        return regclient.Client(registry["url"], regclient.SecretAuth(secret), True)
+    return regclient.Client(registry["url"], regclient.TokenAuth(cred.get("access_key") or "", secret), registry.get("insecure", False))
+
+
+def replicate(params):
+    src, dst = json.loads(params["src_resource"]), json.loads(params["dst_resource"])
+    source, dest = client_for(src["registry"]), client_for(dst["registry"])
+    src_repo, dst_repo = src["metadata"]["repository"]["name"], dst["metadata"]["repository"]["name"]
+    failed = False
+    for tag in [t for a in src["metadata"].get("artifacts") or [] for t in a.get("tags") or []]:
+        try:
+            media_type, manifest = source.pull_manifest(src_repo, tag)
+        except (regclient.RegistryError, OSError) as e:
+            log("failed to pull the manifest of artifact %s:%s: %s", src_repo, tag, e)
+            failed = True
+            continue
+        try:
+            for digest in regclient.blobs_of(manifest):
+                if not dest.blob_exists(dst_repo, digest):
+                    dest.push_blob(dst_repo, digest, source.pull_blob(src_repo, digest))
+            dest.push_manifest(dst_repo, tag, media_type, manifest)
+            log("copy %s:%s to %s:%s completed", src_repo, tag, dst_repo, tag)
+        except (regclient.RegistryError, OSError) as e:
+            log("failed to copy the artifact %s:%s to %s:%s: %s", src_repo, tag, dst_repo, tag, e)
+            failed = True
+    if failed:
+        return "Error", "run error: got error during the whole transfer period, mark the job failure"
+    return "Success", ""
+
+
 def run(job):
-    """The lab's GC job: check the embedded local credential against this node's core."""
-    cred = (job.get("parameters") or {}).get("lab_local_credential") or {}
-    req = urllib.request.Request(env("CORE_URL", "http://core:8080") + "/api/v2.0/internalconfig",
-                                 headers={"Authorization": labcommon.SECRET_PREFIX + cred.get("access_secret", "")})
-    try:
-        with urllib.request.urlopen(req, timeout=10) as r:
-            r.read()
-        return "Success", "lab GC: nothing to collect"
-    except urllib.error.HTTPError as e:
-        return "Error", "calling the local core with the job's credential: %d %s" % (e.code, e.reason)
-    except (urllib.error.URLError, OSError) as e:
-        return "Error", "calling the local core: %s" % e
+    if job["name"] == "REPLICATION":
+        try:
+            return replicate(job.get("parameters") or {})
+        except (KeyError, ValueError) as e:
+            return "Error", "run error: failed to parse parameters: %s" % e
+    return "Success", "lab GC: nothing to collect"
 
 
 def worker(n):
