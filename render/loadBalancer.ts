@@ -10,6 +10,14 @@ export interface DrainCheck {
     tls: boolean;
     /** 200 while the node serves; 503 while drained or unhealthy. */
     path: string;
+    /** Text in the check's body that means unhealthy although the status is 200 (2.x's /api/v2.0/health). */
+    refuse?: string;
+    /**
+     * A drain-aware check that asks only whether Harbor answers: the backend used while no node
+     * passes `path`, so a shared dependency's outage (the database, Redis) that fails every node's
+     * full check leaves clients Harbor's own answers instead of the load balancer's 503.
+     */
+    reachablePath?: string;
 }
 
 export interface LoadBalancerSpec {
@@ -31,11 +39,25 @@ export function renderHaproxyConfig(s: LoadBalancerSpec): string {
     const scheme = s.check.tls ? "https" : "http";
     const servers = s.nodes.map(n =>
         `    server ${n.name} ${n.address}:${s.port} check port ${s.check.port}${s.check.tls ? " check-ssl verify none" : ""}`);
+    const backend = (name: string, path: string, refuse?: string) => `backend ${name}
+    balance roundrobin
+    option httpchk
+    http-check send meth GET uri ${path} ver HTTP/1.1 hdr Host ${s.domain}
+    http-check expect status 200
+${refuse ? `    http-check expect ! string ${refuse}\n` : ""}    default-server inter ${s.checkIntervalSeconds}s fall ${s.fall} rise ${s.rise}
+${servers.join("\n")}
+`;
+    const reachable = s.check.reachablePath;
     return `# HAProxy for the Harbor registry ${s.domain} (${s.nodes.length} nodes), rendered by harbor-ha:
 #   pulumi stack output loadBalancer --json | jq -r .haproxy
 # TLS passes through to the nodes. Each node is checked on ${scheme}://<node>:${s.check.port}${s.check.path},
 # which answers 503 while harbor-ha drains the node for a change: it then gets no new connections,
-# while those it has finish. A refused connection is tried again on another node.
+# while those it has finish. A refused connection is tried again on another node.${s.check.refuse ? `
+# The check fails too when the node reports a component "${s.check.refuse}" (its own way to the
+# database or Redis lost, say).` : ""}${reachable ? `
+# When no node passes it (a shared database or Redis down for all of them), the nodes
+# that still answer ${reachable} (drain-aware as well) take the traffic: clients get
+# Harbor's own errors, and nothing waits for checks to rise when the dependency is back.` : ""}
 global
     log stdout format raw local0 info
     # No maxconn: HAProxy derives it from its file descriptor limit (ulimit -n); raise that for more.
@@ -54,16 +76,9 @@ defaults
 
 frontend harbor
     bind :${s.port}
-    default_backend harbor-nodes
+${reachable ? "    use_backend harbor-nodes-reachable if { nbsrv(harbor-nodes) eq 0 }\n" : ""}    default_backend harbor-nodes
 
-backend harbor-nodes
-    balance roundrobin
-    option httpchk
-    http-check send meth GET uri ${s.check.path} ver HTTP/1.1 hdr Host ${s.domain}
-    http-check expect status 200
-    default-server inter ${s.checkIntervalSeconds}s fall ${s.fall} rise ${s.rise}
-${servers.join("\n")}
-`;
+${backend("harbor-nodes", s.check.path, s.check.refuse)}${reachable ? `\n${backend("harbor-nodes-reachable", reachable)}` : ""}`;
 }
 
 /**

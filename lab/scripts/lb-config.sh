@@ -27,7 +27,8 @@ mv -f "$new" "$dir/haproxy.cfg"
 # an instant (signalling one of them fails).
 master=$(docker exec lb pgrep -P 1 -x haproxy || true)
 [ -z "$master" ] || docker exec lb kill -USR2 "$master"
-servers=$(awk '$1 == "server" {print $2}' "$dir/haproxy.cfg" | sort | tr '\n' ' ')
+# The servers of backend harbor-nodes (a 2.x config also lists them in harbor-nodes-reachable).
+servers=$(awk '$1 == "backend" {b = $2} $1 == "server" && b == "harbor-nodes" {print $2}' "$dir/haproxy.cfg" | sort | tr '\n' ' ')
 for _ in $(seq 30); do
   running=$(docker exec lb curl -fsS -m 2 'http://127.0.0.1:8404/;csv' 2>/dev/null \
     | awk -F, '$1 == "harbor-nodes" && $2 != "BACKEND" {print $2}' | sort | tr '\n' ' ' || true)

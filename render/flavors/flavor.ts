@@ -11,6 +11,8 @@ export interface HealthCheck {
     path: string;
     /** Text the body must contain for the node to count as up. */
     expect: string;
+    /** Text the body must not contain (a component reported unhealthy). */
+    refuse?: string;
 }
 
 /** A Python version range, e.g. 2.7 only, or 3.0 to 3.11. */

@@ -1,12 +1,12 @@
 // Harbor 2.10-2.15: harbor.yml, external PostgreSQL and Redis, a prepare that runs in a container
 // and draws new secrets on every run. Sourced facts: ../shared/reference/harbor-v2-facts.md.
 import { BundleFile } from "../bundle";
-import { drainCheckPath, drainFns, drainLocation, DrainSettings, nginxConfD } from "../scripts/drain";
+import { drainCheckPath, drainFns, drainLocation, drainReachablePath, DrainSettings, nginxConfD } from "../scripts/drain";
 import { installBootUnitScript } from "../scripts/boot";
 import { writeRecordScript } from "../scripts/record";
 import { stageDir, staged, waitHealthyScript } from "../scripts/harborNode";
 import { q, readBundleFn, remoteScript, RemoteScript } from "../scripts/shell";
-import { ClientEndpoint, Flavor, NodeLayout, NodeSettings } from "./flavor";
+import { ClientEndpoint, Flavor, HealthCheck, NodeLayout, NodeSettings } from "./flavor";
 import { schemaVersion, upgradePlan } from "./v2Releases";
 import { registryPasswd, renderHarborYml, sharedEnvLines } from "./v2Config";
 
@@ -16,6 +16,15 @@ const sharedEnv = "shared-env";
 const passwd = "registry-passwd";
 /** The drain-aware check: a location in Harbor's own server, which includes conf.d/harbor.<protocol>.*.conf. */
 const drainConf = "harbor-ha-health.conf";
+
+/**
+ * A node counts as up when its core reports every component healthy: core reaching the database
+ * and Redis, and its registry, jobservice, registryctl and portal answering (Harbor re-checks each
+ * every 10 s). /api/v2.0/health answers 200 either way, so the body decides (conformance row 49).
+ */
+const health: HealthCheck = { path: "/api/v2.0/health", expect: '"status":"healthy"', refuse: "unhealthy" };
+/** Answers without checking anything: "Harbor's processes are up" (row 21). */
+const pingPath = "/api/v2.0/ping";
 
 /** Docker Engine > 20.10 and Compose > 2.3 (docs: installation-prereqs.md). */
 const minDocker = "20.10.10";
@@ -49,7 +58,7 @@ export function harborV2(version: string): Flavor {
         minDocker, minCompose,
         // With https the proxy also publishes http.port (80), which redirects to https.
         ports: (port, protocol) => (protocol === "https" && port !== 80 ? [port, 80] : [port]),
-        drainCheck: (port, protocol) => ({ port, tls: protocol === "https", path: drainCheckPath }),
+        drainCheck: (port, protocol) => ({ port, tls: protocol === "https", path: drainCheckPath, refuse: health.refuse, reachablePath: drainReachablePath }),
         sharedSecrets: [
             // Encrypts credentials stored in the shared database (LDAP, OIDC, replication endpoints).
             { name: "secretkey", length: 16 },
@@ -64,8 +73,7 @@ export function harborV2(version: string): Flavor {
             { name: "scannerPrefix", length: 8 },
         ],
         htpasswdOf: "registryPassword",
-        // /api/v2.0/health answers 200 even when unhealthy; /ping is what Harbor's own probes use.
-        health: { path: "/api/v2.0/ping", expect: "Pong" },
+        health,
         composeFn: composeV2Fn,
         upgradePlan: (from, nodeNames) => upgradePlan(from, version, nodeNames),
         renderNodeFiles: (installer, s) => renderNodeFiles(installer, s),
@@ -86,7 +94,7 @@ function renderNodeFiles(installer: Readonly<Record<string, string>>, s: NodeSet
         { path: `${stageDir}/${staged.secretKey}`, mode: "0600", content: s.shared.secretkey },
         { path: `${stageDir}/${sharedEnv}`, mode: "0600", content: sharedEnvLines(s.shared) },
         { path: `${stageDir}/${passwd}`, mode: "0600", content: registryPasswd(htpasswd) },
-        { path: `${stageDir}/${drainConf}`, mode: "0644", content: drainLocation("core", "/api/v2.0/ping") },
+        { path: `${stageDir}/${drainConf}`, mode: "0644", content: drainLocation("core", health.path) + drainLocation("core", pingPath, drainReachablePath) },
     ];
 }
 

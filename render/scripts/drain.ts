@@ -6,6 +6,11 @@
 import { q } from "./shell";
 
 export const drainCheckPath = "/harbor-ha/health";
+/**
+ * Drain-aware too, but only "Harbor answers" (2.x: /api/v2.0/ping): what the load balancer falls
+ * back to when no node passes the full check, i.e. a shared dependency is down for all of them.
+ */
+export const drainReachablePath = "/harbor-ha/reachable";
 /** Relative to the install directory. */
 export const nginxConfD = "common/config/nginx/conf.d";
 const flagFile = "harbor-ha.drained";
@@ -19,9 +24,9 @@ export interface DrainSettings {
 }
 
 /** nginx location of the check: Harbor's health through its own upstream, unless drained. */
-export function drainLocation(upstream: string, healthPath: string): string {
+export function drainLocation(upstream: string, healthPath: string, at = drainCheckPath): string {
     return `# harbor-ha: the load balancer's check. 503 while the node is drained: no new connections.
-location = ${drainCheckPath} {
+location = ${at} {
     if (-f /etc/nginx/conf.d/${flagFile}) {
         return 503 "drained\\n";
     }

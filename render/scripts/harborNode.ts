@@ -85,7 +85,7 @@ export function waitHealthyScript(h: HealthCheck, port: number, nodeName: string
     // Asked every second: a node is in service as soon as it answers.
     return `healthy=""
 for i in $(seq 1 ${seconds}); do
-  if body=$(curl -fsS -m 5${curlTls} ${q(url)} 2>/dev/null) && grep -q ${q(h.expect)} <<<"$body"; then
+  if body=$(curl -fsS -m 5${curlTls} ${q(url)} 2>/dev/null) && grep -qF ${q(h.expect)} <<<"$body"${h.refuse ? ` && ! grep -qF ${q(h.refuse)} <<<"$body"` : ""}; then
     healthy="${nodeName}: healthy (${h.path}), deployed in \${SECONDS}s"
     break
   fi

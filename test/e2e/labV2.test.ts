@@ -12,7 +12,7 @@ import {
 } from "./lab";
 import { keypairServed, loginsThroughLb, nodeKilled, nodeLost, pushNode1PullNode3 } from "./verify";
 import {
-    jobRunByAnotherNode, uiSessionAndCsrfShared, unsharedCsrfKeyFails, unsharedJobserviceSecretFails, unsharedSecretKeyFailsV2, unsharedTokenKeyFails,
+    databaseLostTakesNodeOut, jobRunByAnotherNode, uiSessionAndCsrfShared, unsharedCsrfKeyFails, unsharedJobserviceSecretFails, unsharedSecretKeyFailsV2, unsharedTokenKeyFails,
 } from "./verifyV2";
 import { upgradeAcrossReleases } from "./upgradeV2";
 
@@ -106,6 +106,10 @@ describe("the lab, end to end, Harbor 2.x", { concurrency: 1 }, () => {
         const out = JSON.parse(pulumi(["stack", "output", "--stack", stack, "loadBalancer", "--json"])) as { haproxy: string };
         assert.equal(lbConfig(), out.haproxy);
         assert.deepEqual(lbStates(), { "harbor-1": "UP", "harbor-2": "UP", "harbor-3": "UP" });
+    });
+
+    it("a node cut off from the database is taken out (its health says so); with the database lost by all, the load balancer still sends clients to them", () => {
+        expectAll(timed("database lost", () => databaseLostTakesNodeOut(s)));
     });
 
     it("with one VM stopped, logins and pulls through the load balancer all succeed", () => {

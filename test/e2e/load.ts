@@ -150,7 +150,7 @@ export function lbEvents(dockerLogs: string): LbEvent[] {
     const events: LbEvent[] = [];
     for (const line of dockerLogs.split("\n")) {
         // docker logs --timestamps: "<RFC 3339> <line>"; the config's `log stdout` line, not the stderr copy.
-        const m = /^(\S+) Server [^/\s]+\/(\S+) is (UP|DOWN)\b.*?(\d+) active and \d+ backup servers (?:left|online)/.exec(line);
+        const m = /^(\S+) Server harbor-nodes\/(\S+) is (UP|DOWN)\b.*?(\d+) active and \d+ backup servers (?:left|online)/.exec(line);
         if (m) events.push({ at: Date.parse(m[1]) / 1000, node: m[2], up: m[3] === "UP", active: Number(m[4]) });
     }
     return events;

@@ -9,7 +9,7 @@ import {
     startClient, uiCurrentUser, uiLogin, unshareKeys, unshareSecretKey, unshareSessions, waitHealthy,
 } from "./lab";
 import {
-    jobRunByAnotherNode, uiSessionAndCsrfShared, unsharedCsrfKeyFails, unsharedJobserviceSecretFails, unsharedSecretKeyFailsV2, unsharedTokenKeyFails,
+    databaseLostTakesNodeOut, jobRunByAnotherNode, uiSessionAndCsrfShared, unsharedCsrfKeyFails, unsharedJobserviceSecretFails, unsharedSecretKeyFailsV2, unsharedTokenKeyFails,
 } from "./verifyV2";
 import { upgradeAcrossReleases } from "./upgradeV2";
 
@@ -469,6 +469,7 @@ if (require.main === module) {
         step("unshared CSRF_KEY fails", () => unsharedCsrfKeyFails(s, tag));
         step("unshared JOBSERVICE_SECRET fails", () => unsharedJobserviceSecretFails(s, tag));
         step("unshared secretkey fails", () => unsharedSecretKeyFailsV2(s, tag));
+        step("a node that loses the database", () => databaseLostTakesNodeOut(s));
     }
     step("a node lost", () => nodeLost(s, tag));
     step("every node healthy again", allHealthy);

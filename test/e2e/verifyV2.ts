@@ -2,7 +2,7 @@
 // CSRF token from one node accepted by another, and a job submitted on one node run by another
 // node's jobservice. The claims both generations share are in verify.ts.
 import { randomBytes } from "node:crypto";
-import { adminApi, Attempts, fmtAttempts, inVm, logins, Stack, waitHealthy } from "./lab";
+import { adminApi, Attempts, clientExec, fmtAttempts, inVm, lbStates, logins, nodeCurl, pulumi, Stack, stackArgs, waitHealthy } from "./lab";
 import { deviate, gcThrough, GcRun, jobserviceLog, replicateThrough, ReplicationRun, replicationSetup, ReplicationSetup, uiLoginV2, uiRequestV2 } from "./labV2";
 import { sleepMs } from "./load";
 import type { Outcome } from "./verify";
@@ -268,4 +268,91 @@ export function unsharedSecretKeyFailsV2(s: Stack, tag: string): Outcome[] {
         { name: "control: the same ping on that node with the password in the request", figure: control.text, ok: control.status === 200 },
         { name: "the same with the secretkey shared again", figure: again.text, ok: again.status === 200 },
     ];
+}
+
+/** Waits until the load balancer's harbor-nodes backend has `want` for each node; the seconds it took, or -1. */
+function waitLb(nodes: string[], want: "UP" | "DOWN", seconds = 90): number {
+    const t0 = Date.now();
+    const done = () => { const st = lbStates(); return nodes.every(n => (st[n] ?? "").startsWith(want)); };
+    while (!done()) {
+        if (Date.now() - t0 > seconds * 1000) return -1;
+        sleepMs(500);
+    }
+    return (Date.now() - t0) / 1000;
+}
+
+/** What a node's core says of the database in /api/v2.0/health (asked on the node itself). */
+function databaseHealth(s: Stack, address: string): string {
+    const body = clientExec(`${nodeCurl(s, address, `https://${s.host}/api/v2.0/health`)} || true`);
+    try {
+        const db = (JSON.parse(body) as { components: { name: string; status: string; error?: string }[] }).components.find(c => c.name === "database");
+        return db ? `${db.status}${db.error ? ` (${db.error.replace(/\s+/g, " ").slice(0, 100)})` : ""}` : "no database component";
+    } catch {
+        return `unreadable: ${body.slice(0, 100)}`;
+    }
+}
+
+/**
+ * Cuts the VMs' containers off the database host (REJECT in Docker's DOCKER-USER chain: their own
+ * network problem, Harbor itself untouched); returns the restore.
+ */
+function cutOffDatabase(s: Stack, vms: string[]): () => void {
+    const cfg = JSON.parse(pulumi(["config", ...stackArgs(s.name), "--json"])) as Record<string, { value?: string }>;
+    const db = JSON.parse(cfg["harbor-ha:postgres"].value!) as { host: string; port?: number };
+    const rule = (op: string) => `ip=$(getent hosts ${db.host} | awk '{print $1; exit}'); [ -n "$ip" ] && iptables ${op} DOCKER-USER -d "$ip" -p tcp --dport ${db.port ?? 5432} -j REJECT --reject-with tcp-reset`;
+    for (const vm of vms) inVm(vm, rule("-I"));
+    return () => { for (const vm of vms) inVm(vm, `while ${rule("-D")} 2>/dev/null; do :; done; true`); };
+}
+
+/**
+ * The load balancer checks what a node's core reports in /api/v2.0/health (every component,
+ * database and Redis included), not only that it answers. Node 3 cut off from the database: it
+ * says so and is taken out, the others stay in; back, it returns. Every node cut off
+ * (the shared database down for all): none passes, and instead of answering nothing, the load
+ * balancer sends clients to the nodes that still answer (harbor-nodes-reachable): Harbor's own
+ * answers, here its ping; back, all return.
+ */
+export function databaseLostTakesNodeOut(s: Stack): Outcome[] {
+    const three = last(s);
+    const others = s.nodes.filter(n => n !== three).map(n => n.name);
+    const outcomes: Outcome[] = [];
+    let restore = cutOffDatabase(s, [three.vm]);
+    let out: number;
+    let said: string;
+    let othersUp: boolean;
+    try {
+        out = waitLb([three.name], "DOWN");
+        said = databaseHealth(s, three.address);
+        othersUp = others.every(n => lbStates()[n] === "UP");
+    } finally {
+        restore();
+    }
+    const back = waitLb([three.name], "UP");
+    outcomes.push(
+        {
+            name: `${three.name} cut off from the database is taken out by the load balancer`,
+            figure: `${out < 0 ? "still in service after 90s" : `out after ${out.toFixed(1)}s`}; its health said database ${said}; ${others.join(", ")} ${othersUp ? "in service" : "NOT all in service"}`,
+            ok: out >= 0 && /^unhealthy/.test(said) && othersUp,
+        },
+        { name: `${three.name} back once it reaches the database`, figure: back < 0 ? "not back after 90s" : `in service after ${back.toFixed(1)}s`, ok: back >= 0 },
+    );
+    restore = cutOffDatabase(s, s.nodes.map(n => n.vm));
+    let allOut: number;
+    let ping: string;
+    try {
+        allOut = waitLb(s.nodes.map(n => n.name), "DOWN");
+        ping = clientExec(`curl -sS -m 10 --cacert /root/ca.crt -w ' HTTP %{http_code}' https://${s.host}/api/v2.0/ping 2>&1 || true`).trim();
+    } finally {
+        restore();
+    }
+    const allBack = waitLb(s.nodes.map(n => n.name), "UP");
+    outcomes.push(
+        {
+            name: "the database down for every node: the load balancer still sends clients to the nodes that answer",
+            figure: `${allOut < 0 ? "not every node out after 90s" : `every node out of harbor-nodes after ${allOut.toFixed(1)}s`}; GET /api/v2.0/ping through it: ${ping.slice(0, 120)}`,
+            ok: allOut >= 0 && /^Pong HTTP 200$/.test(ping),
+        },
+        { name: "every node back once the database is", figure: allBack < 0 ? "not all back after 90s" : `all in service after ${allBack.toFixed(1)}s`, ok: allBack >= 0 },
+    );
+    return outcomes;
 }

@@ -106,7 +106,7 @@ drain_node
 compose up -d --force-recreate >>"$log" 2>&1 || fail "docker-compose up"
 healthy=""
 for i in $(seq 1 180); do
-  if body=$(curl -fsS -m 5 --cacert "$stage/tls/ca.crt" --resolve hub.example.test\:8070\:127.0.0.1 https\://hub.example.test\:8070/api/systeminfo 2>/dev/null) && grep -q registry_url <<<"$body"; then
+  if body=$(curl -fsS -m 5 --cacert "$stage/tls/ca.crt" --resolve hub.example.test\:8070\:127.0.0.1 https\://hub.example.test\:8070/api/systeminfo 2>/dev/null) && grep -qF registry_url <<<"$body"; then
     healthy="harbor-1: healthy (/api/systeminfo), deployed in ${SECONDS}s"
     break
   fi

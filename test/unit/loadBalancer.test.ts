@@ -22,6 +22,23 @@ describe("load balancer config", () => {
         assert.match(renderHaproxyConfig(spec("2.15.2", "http")), /^    server harbor-1 10\.0\.0\.11:443 check port 443$/m);
     });
 
+    it("HAProxy for a 2.x cluster (golden): a node out when it reports a component unhealthy; with none healthy, the reachable ones serve", () => {
+        const cfg = renderHaproxyConfig(spec("2.15.2", "https"));
+        assertGolden("haproxy-v2.cfg", cfg);
+        const nodes = (cfg.split(/^backend harbor-nodes$/m)[1] ?? "").split(/^backend /m)[0];
+        assert.match(nodes, /^    http-check send meth GET uri \/harbor-ha\/health ver HTTP\/1\.1 hdr Host hub\.example\.test\n    http-check expect status 200\n    http-check expect ! string unhealthy$/m);
+        const reachable = cfg.split(/^backend harbor-nodes-reachable$/m)[1] ?? "";
+        assert.match(reachable, /^    http-check send meth GET uri \/harbor-ha\/reachable /m);
+        assert.doesNotMatch(reachable, /unhealthy/);
+        assert.match(cfg, /^frontend harbor\n    bind :443\n    use_backend harbor-nodes-reachable if \{ nbsrv\(harbor-nodes\) eq 0 \}\n    default_backend harbor-nodes$/m);
+        assert.equal((reachable.match(/^    server /gm) ?? []).length, 3);
+    });
+
+    it("HAProxy for a 1.x cluster: one backend, the status alone", () => {
+        const cfg = renderHaproxyConfig(spec("1.2.2", "https"));
+        assert.doesNotMatch(cfg, /reachable|expect ! string/);
+    });
+
     it("nginx stream (golden): passive checks only, said in the file", () => {
         assertGolden("nginx-stream.conf", renderNginxStreamConfig(spec("1.2.2", "https")));
     });
@@ -32,7 +49,7 @@ describe("the drain-aware check on a node", () => {
         assertGolden("drain-server-v1.conf", drainServer(8099, drainLocation("ui", "/api/systeminfo")));
     });
 
-    it("2.x: a location proxying to core's ping", () => {
+    it("a location of the drain-aware check", () => {
         const l = drainLocation("core", "/api/v2.0/ping");
         assert.match(l, /^location = \/harbor-ha\/health \{$/m);
         assert.match(l, /^    if \(-f \/etc\/nginx\/conf\.d\/harbor-ha\.drained\) \{\n        return 503 "drained\\n";\n    \}$/m);

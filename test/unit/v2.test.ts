@@ -40,7 +40,7 @@ describe("Harbor 2.x flavor", () => {
         assert.equal(f.database, "postgresql");
         assert.deepEqual([f.minDocker, f.minCompose], ["20.10.10", "2.3.0"]);
         assert.equal(f.python, undefined, "2.x's prepare runs in a container");
-        assert.deepEqual(f.health, { path: "/api/v2.0/ping", expect: "Pong" });
+        assert.deepEqual(f.health, { path: "/api/v2.0/health", expect: '"status":"healthy"', refuse: "unhealthy" });
         assert.deepEqual(f.sharedSecrets.map(s => [s.name, s.length]),
             [["secretkey", 16], ["coreSecret", 16], ["jobserviceSecret", 16], ["csrfKey", 32], ["registryPassword", 32], ["scannerPrefix", 8]]);
         assert.deepEqual(f.ports(8070, "https", 8099), [8070, 80]);
@@ -53,6 +53,17 @@ describe("Harbor 2.x flavor", () => {
             assert.equal(f.renderNodeFiles({ "harbor.yml.tmpl": template }, settings, layout).length, 7, v);
             assert.match(f.deployScript(layout, "harbor-1", { protocol: "https", domain: "hub.example.test" }, drainSettings, testCluster).command, new RegExp(`deploy Harbor ${v.replace(/\./g, "\\.")} on harbor-1`));
         }
+    });
+
+    it("the load balancer's check proxies to core's health, the fallback to its ping, both 503 while drained", () => {
+        const files = requireFlavor("2.15.2").renderNodeFiles({ "harbor.yml.tmpl": template }, settings, layout);
+        const conf = files.find(f => f.path.endsWith("harbor-ha-health.conf"))!.content;
+        const [health, reachable] = conf.split(/(?=^# harbor-ha)/m);
+        assert.match(health, /^location = \/harbor-ha\/health \{$/m);
+        assert.match(health, /^    proxy_pass http:\/\/core\/api\/v2\.0\/health;$/m);
+        assert.match(reachable, /^location = \/harbor-ha\/reachable \{$/m);
+        assert.match(reachable, /^    proxy_pass http:\/\/core\/api\/v2\.0\/ping;$/m);
+        for (const l of [health, reachable]) assert.match(l, /^    if \(-f \/etc\/nginx\/conf\.d\/harbor-ha\.drained\) \{\n        return 503/m);
     });
 
     it("harbor.yml: external database and Redis only, shared data volume, DB job logs, comments kept (golden)", () => {
@@ -181,7 +192,9 @@ echo "services: {}" > docker-compose.yml
 echo prepared >> prepare.log`);
     stub(bin, "mountpoint", "exit 0");
     stub(bin, "docker", `[ "$1 $2" = "compose version" ] && exit 0; echo "$*" >> ${JSON.stringify(path.join(root, "docker.log"))}`);
-    stub(bin, "curl", "echo Pong");
+    // What core's /api/v2.0/health answers: healthy unless the test writes another body.
+    fs.writeFileSync(path.join(root, "health.json"), '{"status":"healthy","components":[{"name":"core","status":"healthy"},{"name":"database","status":"healthy"}]}');
+    stub(bin, "curl", `cat ${JSON.stringify(path.join(root, "health.json"))}`);
     stub(bin, "sleep", `echo "sleep $*" >> ${JSON.stringify(path.join(root, "sleep.log"))}`);
     return { root, bin, l };
 }
@@ -198,6 +211,19 @@ function deploy(s: ReturnType<typeof sandbox>, secretkey = shared.secretkey) {
 const read = (...p: string[]) => fs.readFileSync(path.join(...p), "utf8");
 
 describe("the 2.x deploy script, run against a prepare that behaves like 2.x's", () => {
+    it("counts a node healthy only when its core reports every component healthy", () => {
+        const s = sandbox();
+        fs.writeFileSync(path.join(s.root, "health.json"),
+            '{"status":"unhealthy","components":[{"name":"core","status":"healthy"},{"name":"database","status":"unhealthy","error":"failed to run SQL \\"SELECT 1\\": timeout"}]}');
+        const refused = deploy(s);
+        assert.notEqual(refused.status, 0);
+        assert.match(refused.stdout + refused.stderr, /health check http:\/\/127\.0\.0\.1:\d+\/api\/v2\.0\/health/);
+        fs.writeFileSync(path.join(s.root, "health.json"), '{"status":"healthy","components":[{"name":"core","status":"healthy"},{"name":"database","status":"healthy"}]}');
+        const ok = deploy(s);
+        assert.equal(ok.status, 0, ok.stderr);
+        assert.match(ok.stdout, /harbor-1: healthy \(\/api\/v2\.0\/health\)/);
+    });
+
     it("places the cluster's secretkey and keypair before prepare, so prepare keeps them", () => {
         const s = sandbox();
         const r = deploy(s);
@@ -205,7 +231,7 @@ describe("the 2.x deploy script, run against a prepare that behaves like 2.x's",
         assert.equal(read(s.l.dataPath, "secret", "keys", "secretkey"), shared.secretkey);
         assert.equal(read(s.l.dataPath, "secret", "core", "private_key.pem"), "KEY");
         assert.equal(read(s.l.dataPath, "secret", "registry", "root.crt"), "CERT");
-        assert.match(r.stdout, /harbor-1: healthy \(\/api\/v2\.0\/ping\)/);
+        assert.match(r.stdout, /harbor-1: healthy \(\/api\/v2\.0\/health\)/);
     });
 
     it("writes the cluster's values over every secret prepare drew, and the registry's htpasswd", () => {

@@ -118,15 +118,15 @@ drain_node
 compose up -d --force-recreate >>"$log" 2>&1 || fail "docker compose up"
 healthy=""
 for i in $(seq 1 240); do
-  if body=$(curl -fsS -m 5 --cacert "$stage/tls/ca.crt" --resolve hub.example.test\:8070\:127.0.0.1 https\://hub.example.test\:8070/api/v2.0/ping 2>/dev/null) && grep -q Pong <<<"$body"; then
-    healthy="harbor-1: healthy (/api/v2.0/ping), deployed in ${SECONDS}s"
+  if body=$(curl -fsS -m 5 --cacert "$stage/tls/ca.crt" --resolve hub.example.test\:8070\:127.0.0.1 https\://hub.example.test\:8070/api/v2.0/health 2>/dev/null) && grep -qF '"status":"healthy"' <<<"$body" && ! grep -qF unhealthy <<<"$body"; then
+    healthy="harbor-1: healthy (/api/v2.0/health), deployed in ${SECONDS}s"
     break
   fi
   sleep 1
 done
 if [ -z "$healthy" ]; then
   compose ps >>"$log" 2>&1 || true
-  fail "health check https://hub.example.test:8070/api/v2.0/ping"
+  fail "health check https://hub.example.test:8070/api/v2.0/health"
 fi
 # At boot Docker starts Harbor's containers in no order; the unit starts them the way they need.
 sysroot=${HARBOR_HA_SYSROOT:-}

@@ -6,6 +6,9 @@ conformance table, with the real files and lines):
   start      migrate the schema in PostgreSQL under an advisory lock (core_migrate.py), set the
              admin password from HARBOR_ADMIN_PASSWORD once, then serve :8080
   GET  /api/v2.0/ping              "Pong", no auth, checks nothing
+  GET  /api/v2.0/health            no auth, 200: each component's last check (every 10 s): core,
+                                   database (SELECT 1), redis (PING), registry, jobservice,
+                                   registryctl, portal; "unhealthy" with an error if any fails
   GET  /api/v2.0/systeminfo        auth mode; with a login also harbor_version ("v2.15.2-lab")
   POST /c/login                    form principal/password -> cookie sid (session in Redis db 0)
   GET  /c/log_out
@@ -42,6 +45,7 @@ import json
 import re
 import secrets
 import sys
+import threading
 import time
 import urllib.parse
 import urllib.request
@@ -193,6 +197,68 @@ def gc_json(ex):
             "update_time": (t.get("update_time") or ex["start_time"]).isoformat() + "Z",
             "lab_job_id": t.get("job_id"), "lab_run_on": attrs.get("worker_id"),
             "lab_status_message": t.get("status_message")}
+
+
+# ---------------------------------------------------------------- health (src/controller/health)
+
+HEALTH_PERIOD_S = 10
+HEALTH = {}
+
+
+def http_200(url):
+    with urllib.request.urlopen(url, timeout=60) as r:
+        if r.status != 200:
+            raise OSError("unexpected status code: %d" % r.status)
+
+
+def redis_ping():
+    if not REDIS.ping():
+        raise OSError("redis: no PONG")
+
+
+def health_checks():
+    """Harbor's checkers; each runs every 10 s and keeps its last result ("unknown status" first)."""
+    def database():
+        try:
+            q("SELECT 1")
+        except Exception as e:  # noqa: BLE001
+            raise OSError('failed to run SQL "SELECT 1": %s' % str(e).strip())
+    return {
+        "core": None,
+        "portal": lambda: http_200(env("PORTAL_URL", "http://portal:8080")),
+        "jobservice": lambda: http_200(env("JOBSERVICE_URL", "http://jobservice:8080") + "/api/v1/stats"),
+        "registry": lambda: http_200(env("REGISTRY_URL", "http://registry:5000") + "/"),
+        "registryctl": lambda: http_200(env("REGISTRY_CONTROLLER_URL", "http://registryctl:8080") + "/api/health"),
+        "database": database,
+        "redis": redis_ping,
+    }
+
+
+def start_health_checks():
+    def loop(name, check):
+        while True:
+            try:
+                check()
+                HEALTH[name] = None
+            except Exception as e:  # noqa: BLE001
+                HEALTH[name] = str(e) or e.__class__.__name__
+            time.sleep(HEALTH_PERIOD_S)
+    for name, check in health_checks().items():
+        HEALTH[name] = None if check is None else "unknown status"
+        if check is not None:
+            threading.Thread(target=loop, args=(name, check), daemon=True).start()
+
+
+def health_json():
+    components = []
+    for name in sorted(HEALTH):
+        c = {"name": name, "status": "healthy" if HEALTH[name] is None else "unhealthy"}
+        if HEALTH[name] is not None:
+            c["error"] = HEALTH[name]
+        components.append(c)
+    overall = "healthy" if all(v is None for v in HEALTH.values()) else "unhealthy"
+    # Go's encoding/json: no spaces, the struct's field order (status, then components).
+    return json.dumps({"status": overall, "components": components}, separators=(",", ":"))
 
 
 # ---------------------------------------------------------------- registries and replication
@@ -434,6 +500,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
         try:
             if path == "/api/v2.0/ping" and self.command == "GET":
                 return self.ping()  # no session, no CSRF, no database: Harbor's ping skipper
+            if path == "/api/v2.0/health" and self.command == "GET":
+                return self.send(200, health_json())
             sid, _ = self.session() if self.cookie(SESSION_COOKIE) else (None, None)
             if not core_csrf.skipped(path, sid is not None):
                 if CSRF.key_error:
@@ -940,6 +1008,7 @@ def main():
     POOL = psycopg2.pool.ThreadedConnectionPool(1, 10, **db_params())
     REDIS = labcommon.redis_from_url(env("_REDIS_URL_CORE"))
     init_admin_password()
+    start_health_checks()
     if CSRF.key_error:
         log("ERROR: Invalid CSRF key length from the environment (%d characters). Please ensure the key length is 32 characters.",
             len(env("CSRF_KEY")))
