@@ -136,6 +136,9 @@ place "$stage/${staged.tokenKey}" "$secret/core/private_key.pem" 0600
 place "$stage/${staged.tokenCert}" "$secret/registry/root.crt" 0644
 cd "$dir"
 : >"$log"
+# Out of the load balancer before prepare: it deletes and rewrites common/config under the running
+# containers (the registry reads registry/passwd on every request); back in only once healthy.
+drain_node
 # prepare deletes and rewrites <data_volume>/secret/cert (the proxy's copy of the certificate),
 # which every node shares: two nodes' prepare at once fail each other (utils/nginx.py: rmtree, then
 # makedirs). One at a time, under a lock on the shared volume (CephFS releases the lock of a node
@@ -144,6 +147,8 @@ rc=0
 flock -w 600 -E 75 "$data/.harbor-ha-prepare.lock" ./prepare >>"$log" 2>&1 || rc=$?
 [ "$rc" != 75 ] || { echo "\${node_name}: another node held the prepare lock $data/.harbor-ha-prepare.lock for 600 s" >&2; exit 1; }
 [ "$rc" = 0 ] || fail prepare
+# prepare deleted the flag file a proxy started by an older harbor-ha tests.
+mark_drained
 # prepare drew new values: every file that carries one gets the cluster's.
 while read -r file key value; do
   [ -f "$file" ] || fail "prepare wrote no $file:"
@@ -153,8 +158,6 @@ done <"$stage/${sharedEnv}"
 [ -f common/config/registry/passwd ] || fail "prepare wrote no common/config/registry/passwd:"
 cat "$stage/${passwd}" >common/config/registry/passwd
 install -D -m 0644 "$stage/${drainConf}" ${q(`${nginxConfD}/harbor.${e.protocol}.${drainConf}`)}
-# Out of the load balancer before anything restarts; back in only once healthy.
-drain_node
 # Recreate every container: each reads the new config, and the proxy resolves the others at start.
 compose up -d --force-recreate >>"$log" 2>&1 || fail "docker compose up"
 ${waitHealthyScript(f.health, l.port, nodeName, e, 240)}

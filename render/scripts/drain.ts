@@ -1,8 +1,10 @@
 // Drain: a node leaves the load balancer before Harbor restarts on it, and comes back after.
 // Harbor's own nginx answers the load balancer's check from a conf.d file the deploy writes after
-// prepare (prepare empties conf.d in 1.x): 503 while a flag file exists, else what Harbor's health
+// prepare (prepare empties conf.d in 1.x): 503 while the flag exists, else what Harbor's health
 // endpoint says. The flag sits in conf.d too, which the running proxy sees at once: both
-// generations bind-mount common/config/nginx at /etc/nginx, and nginx tests the file per request.
+// generations bind-mount common/config/nginx at /etc/nginx, and nginx tests it per request. It is
+// a directory: 2.x's prepare deletes every file under common/config but keeps directories
+// (utils/misc.py delfile; lab/installer-v2 row 4), so a node drained before prepare stays drained.
 import { q } from "./shell";
 
 export const drainCheckPath = "/harbor-ha/health";
@@ -13,7 +15,9 @@ export const drainCheckPath = "/harbor-ha/health";
 export const drainReachablePath = "/harbor-ha/reachable";
 /** Relative to the install directory. */
 export const nginxConfD = "common/config/nginx/conf.d";
-const flagFile = "harbor-ha.drained";
+const flagDir = "harbor-ha.drained.d";
+/** The flag as a file: what a proxy started by an older harbor-ha tests (`-f`), kept beside the directory. */
+const legacyFlagFile = "harbor-ha.drained";
 
 /** The load balancer's timing and how long a drained node keeps serving (config loadBalancer). */
 export interface DrainSettings {
@@ -27,7 +31,7 @@ export interface DrainSettings {
 export function drainLocation(upstream: string, healthPath: string, at = drainCheckPath): string {
     return `# harbor-ha: the load balancer's check. 503 while the node is drained: no new connections.
 location = ${at} {
-    if (-f /etc/nginx/conf.d/${flagFile}) {
+    if (-d /etc/nginx/conf.d/${flagDir}) {
         return 503 "drained\\n";
     }
     proxy_pass http://${upstream}${healthPath};
@@ -54,22 +58,28 @@ ${location.trimEnd().split("\n").map(l => `    ${l}`).join("\n")}
  */
 export function drainFns(d: DrainSettings): string {
     const backIn = (d.rise + 1) * d.checkIntervalSeconds;
-    const flag = `"$dir"/${q(`${nginxConfD}/${flagFile}`)}`;
+    const flag = `"$dir"/${q(`${nginxConfD}/${flagDir}`)}`;
+    const legacy = `"$dir"/${q(`${nginxConfD}/${legacyFlagFile}`)}`;
     return `proxy_running() {
   local id
   id=$(compose ps -q proxy 2>/dev/null | head -n 1)
   [ -n "$id" ] && [ "$(docker inspect -f '{{.State.Running}}' "$id" 2>/dev/null)" = true ]
 }
+# mark_drained: both flags (prepare deletes the file, never the directory: call it again after prepare).
+mark_drained() {
+  mkdir -p ${flag}
+  touch ${legacy}
+}
 drain_node() {
-  mkdir -p "$dir"/${q(nginxConfD)}
-  touch ${flag}
+  mark_drained
   if proxy_running; then
     echo "$node_name: drained; the load balancer takes it out within ${d.fall * d.checkIntervalSeconds}s, requests in flight have ${d.drainSeconds}s"
     sleep ${d.drainSeconds}
   fi
 }
 undrain_node() {
-  rm -f ${flag}
+  rmdir ${flag} 2>/dev/null || true
+  rm -f ${legacy}
   sleep ${backIn}
   echo "$node_name: back in the load balancer (${d.rise} checks every ${d.checkIntervalSeconds}s)"
 }`;

@@ -6,7 +6,7 @@
 import { spawnSync } from "node:child_process";
 import { clientExec, inVm, labDocker, pulumi, pullThrough, pushThrough, readStack, repo, Stack, stackArgs, startClient } from "./lab";
 import { sleepMs } from "./load";
-import { Outcome, stackRun, upUnderLoad } from "./verify";
+import { certificateState, Outcome, renewCertificateArgs, renewedEverywhere, stackRun, upUnderLoad } from "./verify";
 
 /** One answer of a node's systeminfo: the release it runs, or "-" when it did not answer. */
 export interface VersionSeen {
@@ -173,13 +173,16 @@ export function upgradeAcrossReleases(start: Stack, tag: string, releases = { ol
         },
     );
 
-    // The stack's own release, same schema: node by node, under load.
+    // The stack's own release, same schema: node by node, under load. The cluster certificate is
+    // re-issued in the same up, so 2.x's deploy is seen putting a new one in prepare's hands on every
+    // node (that a renewal alone redeploys the nodes is the 1.x figure's: the trigger is shared).
     setRelease(s, ownRelease, ownInstaller);
+    const certBefore = certificateState(s);
     const rolling = startVersionProbe(s);
-    const minor = upUnderLoad(s, `${tag}-before-upgrade`, `upgrade ${releases.newSchema} -> ${ownRelease} (same schema) under load`, []);
+    const minor = upUnderLoad(s, `${tag}-before-upgrade`, `upgrade ${releases.newSchema} -> ${ownRelease} (same schema) with the certificate renewed, under load`, renewCertificateArgs(s));
     const rolled = versionTimeline(rolling.stop(), releases.newSchema, ownRelease);
     const sameMessage = upgradeMessage(s);
-    outcomes.push(...minor, {
+    outcomes.push(...minor, ...renewedEverywhere(s, certBefore, certificateState(s)), {
         name: `upgrade ${releases.newSchema} -> ${ownRelease}: node by node`,
         figure: `plan: ${sameMessage}; both releases served side by side: ${rolled.overlap ? "yes" : "no"}`,
         ok: /node by node/.test(sameMessage) && rolled.overlap,

@@ -315,28 +315,49 @@ export function rollingInstallerChange(s: Stack, tag: string): Outcome[] {
     return outcomes;
 }
 
+/** The cluster certificate as the stack says (outputs) and as every node serves it. */
+export interface CertificateState {
+    notAfter: string;
+    fingerprint: string;
+    served: Record<string, string>;
+}
+
+export function certificateState(s: Stack): CertificateState {
+    const output = (name: string) => pulumi(["stack", "output", "--stack", s.name, name]).trim();
+    return { notAfter: output("tlsNotAfter"), fingerprint: output("tlsCertFingerprint"), served: servedCertificates(s) };
+}
+
+/** `--replace` of the stack's cluster certificate, so that `pulumi up` re-issues it. */
+export function renewCertificateArgs(s: Stack): string[] {
+    const exported = JSON.parse(pulumi(["stack", "export", "--stack", s.name])) as { deployment: { resources: { urn: string }[] } };
+    const urn = exported.deployment.resources.map(r => r.urn).find(u => u.endsWith("::cluster-tls-certificate"));
+    if (!urn) throw new Error(`stack ${s.name} has no cluster-tls-certificate`);
+    return ["--replace", urn];
+}
+
+/** Renewed: a new fingerprint in the outputs, every node serving the old one before and the new one after. */
+export function renewedEverywhere(s: Stack, before: CertificateState, after: CertificateState): Outcome[] {
+    const short = (f: string) => f.slice(0, 11);
+    return [
+        {
+            name: "certificate renewed", figure: `notAfter ${before.notAfter} -> ${after.notAfter}, fingerprint ${short(before.fingerprint)} -> ${short(after.fingerprint)}`,
+            ok: after.fingerprint !== before.fingerprint && /^[0-9A-F]{2}(:[0-9A-F]{2}){31}$/.test(after.fingerprint),
+        },
+        ...s.nodes.map(n => ({
+            name: `${n.name} serves the new certificate`, figure: `served ${short(before.served[n.name])} before, ${short(after.served[n.name])} after`,
+            ok: before.served[n.name] === before.fingerprint && after.served[n.name] === after.fingerprint,
+        })),
+    ];
+}
+
 /**
  * The cluster certificate re-issued on purpose (`--replace`), rolled out under load: before, every
  * node serves the old one; after, every node serves the new one, the stack's tlsCertFingerprint.
  */
 export function rollingCertificateRenewal(s: Stack, tag: string): Outcome[] {
-    const exported = JSON.parse(pulumi(["stack", "export", "--stack", s.name])) as { deployment: { resources: { urn: string }[] } };
-    const urn = exported.deployment.resources.map(r => r.urn).find(u => u.endsWith("::cluster-tls-certificate"));
-    if (!urn) return [{ name: "rolling certificate renewal", figure: "the stack has no cluster-tls-certificate", ok: false }];
-    const output = (name: string) => pulumi(["stack", "output", "--stack", s.name, name]).trim();
-    const before = { notAfter: output("tlsNotAfter"), fingerprint: output("tlsCertFingerprint"), served: servedCertificates(s) };
-    const outcomes = upUnderLoad(s, tag, "rolling certificate renewal", ["--replace", urn]);
-    const after = { notAfter: output("tlsNotAfter"), fingerprint: output("tlsCertFingerprint"), served: servedCertificates(s) };
-    const short = (f: string) => f.slice(0, 11);
-    outcomes.push({ name: "certificate renewed", figure: `notAfter ${before.notAfter} -> ${after.notAfter}, fingerprint ${short(before.fingerprint)} -> ${short(after.fingerprint)}`,
-        ok: after.fingerprint !== before.fingerprint && /^[0-9A-F]{2}(:[0-9A-F]{2}){31}$/.test(after.fingerprint) });
-    for (const n of s.nodes) {
-        outcomes.push({
-            name: `${n.name} serves the new certificate`, figure: `served ${short(before.served[n.name])} before, ${short(after.served[n.name])} after`,
-            ok: before.served[n.name] === before.fingerprint && after.served[n.name] === after.fingerprint,
-        });
-    }
-    return outcomes;
+    const before = certificateState(s);
+    const outcomes = upUnderLoad(s, tag, "rolling certificate renewal", renewCertificateArgs(s));
+    return [...outcomes, ...renewedEverywhere(s, before, certificateState(s))];
 }
 
 /**

@@ -54,15 +54,20 @@ proxy_running() {
   id=$(compose ps -q proxy 2>/dev/null | head -n 1)
   [ -n "$id" ] && [ "$(docker inspect -f '{{.State.Running}}' "$id" 2>/dev/null)" = true ]
 }
-drain_node() {
-  mkdir -p "$dir"/common/config/nginx/conf.d
+# mark_drained: both flags (prepare deletes the file, never the directory: call it again after prepare).
+mark_drained() {
+  mkdir -p "$dir"/common/config/nginx/conf.d/harbor-ha.drained.d
   touch "$dir"/common/config/nginx/conf.d/harbor-ha.drained
+}
+drain_node() {
+  mark_drained
   if proxy_running; then
     echo "$node_name: drained; the load balancer takes it out within 6s, requests in flight have 8s"
     sleep 8
   fi
 }
 undrain_node() {
+  rmdir "$dir"/common/config/nginx/conf.d/harbor-ha.drained.d 2>/dev/null || true
   rm -f "$dir"/common/config/nginx/conf.d/harbor-ha.drained
   sleep 6
   echo "$node_name: back in the load balancer (2 checks every 2s)"

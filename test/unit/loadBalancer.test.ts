@@ -52,7 +52,7 @@ describe("the drain-aware check on a node", () => {
     it("a location of the drain-aware check", () => {
         const l = drainLocation("core", "/api/v2.0/ping");
         assert.match(l, /^location = \/harbor-ha\/health \{$/m);
-        assert.match(l, /^    if \(-f \/etc\/nginx\/conf\.d\/harbor-ha\.drained\) \{\n        return 503 "drained\\n";\n    \}$/m);
+        assert.match(l, /^    if \(-d \/etc\/nginx\/conf\.d\/harbor-ha\.drained\.d\) \{\n        return 503 "drained\\n";\n    \}$/m);
         assert.match(l, /^    proxy_pass http:\/\/core\/api\/v2\.0\/ping;$/m);
         assert.doesNotMatch(l, /\$/, "no nginx variables: prepare never sees this file, and nothing to escape");
     });

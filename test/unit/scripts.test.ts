@@ -69,9 +69,9 @@ const files = (secretKey = "0123456789abcdef") => encodeBundle([
 
 /** Harbor already running on the node: compose and docker answer for a running proxy. */
 function running(s: ReturnType<typeof sandbox>) {
-    const flag = path.join(s.l.installDir, "common/config/nginx/conf.d/harbor-ha.drained");
+    const flag = path.join(s.l.installDir, "common/config/nginx/conf.d/harbor-ha.drained.d");
     stub(s.bin, "docker-compose", `if [ "$1" = ps ]; then echo 0123abcd; exit 0; fi
-if [ -f ${JSON.stringify(flag)} ]; then state=drained; else state=in-service; fi
+if [ -d ${JSON.stringify(flag)} ]; then state=drained; else state=in-service; fi
 echo "$* ($state)" >> ${JSON.stringify(path.join(s.root, "compose.log"))}`);
     stub(s.bin, "docker", 'if [ "$1" = inspect ]; then echo true; fi');
     return flag;

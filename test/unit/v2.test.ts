@@ -63,7 +63,7 @@ describe("Harbor 2.x flavor", () => {
         assert.match(health, /^    proxy_pass http:\/\/core\/api\/v2\.0\/health;$/m);
         assert.match(reachable, /^location = \/harbor-ha\/reachable \{$/m);
         assert.match(reachable, /^    proxy_pass http:\/\/core\/api\/v2\.0\/ping;$/m);
-        for (const l of [health, reachable]) assert.match(l, /^    if \(-f \/etc\/nginx\/conf\.d\/harbor-ha\.drained\) \{\n        return 503/m);
+        for (const l of [health, reachable]) assert.match(l, /^    if \(-d \/etc\/nginx\/conf\.d\/harbor-ha\.drained\.d\) \{\n        return 503/m);
     });
 
     it("harbor.yml: external database and Redis only, shared data volume, DB job logs, comments kept (golden)", () => {
@@ -182,7 +182,10 @@ mkdir -p "$data/secret/keys" "$data/secret/core" "$data/secret/registry"
 [ -s "$data/secret/keys/secretkey" ] || echo -n RANDOMRANDOM0016 > "$data/secret/keys/secretkey"
 if [ ! -s "$data/secret/core/private_key.pem" ] || [ ! -s "$data/secret/registry/root.crt" ]; then
   echo NEW-KEY > "$data/secret/core/private_key.pem"; echo NEW-CERT > "$data/secret/registry/root.crt"; fi
-rm -rf common/config; mkdir -p common/config/core common/config/jobservice common/config/registryctl common/config/registry
+# As Harbor's delfile: every file under common/config goes, directories stay.
+find common/config -type f -delete 2>/dev/null || true
+[ -d common/config/nginx/conf.d/harbor-ha.drained.d ] && echo "prepare ran drained" >> prepare.log
+mkdir -p common/config/core common/config/jobservice common/config/registryctl common/config/registry
 r() { head -c 64 /dev/urandom | base64 | tr -dc A-Za-z0-9 | head -c "$1"; }
 printf 'CONFIG_PATH=/etc/core/app.conf\\nCORE_SECRET=%s\\nJOBSERVICE_SECRET=%s\\nCSRF_KEY=%s\\nREGISTRY_CREDENTIAL_USERNAME=harbor_registry_user\\nREGISTRY_CREDENTIAL_PASSWORD=%s\\nROBOT_SCANNER_NAME_PREFIX=%s\\n' "$(r 16)" "$(r 16)" "$(r 32)" "$(r 32)" "$(r 8)" > common/config/core/env
 printf 'CORE_SECRET=%s\\nJOBSERVICE_SECRET=%s\\nREGISTRY_CREDENTIAL_PASSWORD=%s\\n' "$(r 16)" "$(r 16)" "$(r 32)" > common/config/jobservice/env
@@ -211,6 +214,23 @@ function deploy(s: ReturnType<typeof sandbox>, secretkey = shared.secretkey) {
 const read = (...p: string[]) => fs.readFileSync(path.join(...p), "utf8");
 
 describe("the 2.x deploy script, run against a prepare that behaves like 2.x's", () => {
+    it("drains a running node before prepare rewrites its config, and it stays drained through prepare", () => {
+        const s = sandbox();
+        stub(s.bin, "docker", `[ "$1 $2" = "compose version" ] && exit 0
+[ "$1 $2 $3" = "compose ps -q" ] && { echo proxy-id; exit 0; }
+[ "$1" = inspect ] && { echo true; exit 0; }
+# A proxy started by an older harbor-ha tests the flag file, which prepare deleted: it is back.
+[ "$2" = up ] && [ -f ${JSON.stringify(path.join(s.l.installDir, "common/config/nginx/conf.d/harbor-ha.drained"))} ] && echo "up with the legacy flag" >> ${JSON.stringify(path.join(s.root, "docker.log"))}
+echo "$*" >> ${JSON.stringify(path.join(s.root, "docker.log"))}`);
+        const r = deploy(s);
+        assert.equal(r.status, 0, r.stderr);
+        assert.match(read(s.l.installDir, "prepare.log"), /^prepare ran drained$/m);
+        assert.match(read(s.root, "docker.log"), /^up with the legacy flag$/m);
+        assert.equal(fs.existsSync(path.join(s.l.installDir, "common/config/nginx/conf.d/harbor-ha.drained")), false, "no legacy flag at the end");
+        assert.match(r.stdout, /harbor-1: drained;/);
+        assert.equal(fs.existsSync(path.join(s.l.installDir, "common/config/nginx/conf.d/harbor-ha.drained.d")), false, "undrained at the end");
+    });
+
     it("counts a node healthy only when its core reports every component healthy", () => {
         const s = sandbox();
         fs.writeFileSync(path.join(s.root, "health.json"),
@@ -265,6 +285,7 @@ describe("the 2.x deploy script, run against a prepare that behaves like 2.x's",
         const r = deploy(s);
         assert.notEqual(r.status, 0);
         assert.match(r.stderr, /common\/config\/core\/env has no CSRF_KEY after prepare: not the Harbor 2\.x layout this flavor knows/);
-        assert.equal(fs.existsSync(path.join(s.root, "docker.log")), false, "nothing started");
+        const docker = fs.existsSync(path.join(s.root, "docker.log")) ? read(s.root, "docker.log") : "";
+        assert.doesNotMatch(docker, /\bup\b/, "nothing started");
     });
 });

@@ -51,15 +51,20 @@ proxy_running() {
   id=$(compose ps -q proxy 2>/dev/null | head -n 1)
   [ -n "$id" ] && [ "$(docker inspect -f '{{.State.Running}}' "$id" 2>/dev/null)" = true ]
 }
-drain_node() {
-  mkdir -p "$dir"/common/config/nginx/conf.d
+# mark_drained: both flags (prepare deletes the file, never the directory: call it again after prepare).
+mark_drained() {
+  mkdir -p "$dir"/common/config/nginx/conf.d/harbor-ha.drained.d
   touch "$dir"/common/config/nginx/conf.d/harbor-ha.drained
+}
+drain_node() {
+  mark_drained
   if proxy_running; then
     echo "$node_name: drained; the load balancer takes it out within 6s, requests in flight have 8s"
     sleep 8
   fi
 }
 undrain_node() {
+  rmdir "$dir"/common/config/nginx/conf.d/harbor-ha.drained.d 2>/dev/null || true
   rm -f "$dir"/common/config/nginx/conf.d/harbor-ha.drained
   sleep 6
   echo "$node_name: back in the load balancer (2 checks every 2s)"
@@ -95,6 +100,9 @@ place "$stage/token/private_key.pem" "$secret/core/private_key.pem" 0600
 place "$stage/token/root.crt" "$secret/registry/root.crt" 0644
 cd "$dir"
 : >"$log"
+# Out of the load balancer before prepare: it deletes and rewrites common/config under the running
+# containers (the registry reads registry/passwd on every request); back in only once healthy.
+drain_node
 # prepare deletes and rewrites <data_volume>/secret/cert (the proxy's copy of the certificate),
 # which every node shares: two nodes' prepare at once fail each other (utils/nginx.py: rmtree, then
 # makedirs). One at a time, under a lock on the shared volume (CephFS releases the lock of a node
@@ -103,6 +111,8 @@ rc=0
 flock -w 600 -E 75 "$data/.harbor-ha-prepare.lock" ./prepare >>"$log" 2>&1 || rc=$?
 [ "$rc" != 75 ] || { echo "${node_name}: another node held the prepare lock $data/.harbor-ha-prepare.lock for 600 s" >&2; exit 1; }
 [ "$rc" = 0 ] || fail prepare
+# prepare deleted the flag file a proxy started by an older harbor-ha tests.
+mark_drained
 # prepare drew new values: every file that carries one gets the cluster's.
 while read -r file key value; do
   [ -f "$file" ] || fail "prepare wrote no $file:"
@@ -112,8 +122,6 @@ done <"$stage/shared-env"
 [ -f common/config/registry/passwd ] || fail "prepare wrote no common/config/registry/passwd:"
 cat "$stage/registry-passwd" >common/config/registry/passwd
 install -D -m 0644 "$stage/harbor-ha-health.conf" common/config/nginx/conf.d/harbor.https.harbor-ha-health.conf
-# Out of the load balancer before anything restarts; back in only once healthy.
-drain_node
 # Recreate every container: each reads the new config, and the proxy resolves the others at start.
 compose up -d --force-recreate >>"$log" 2>&1 || fail "docker compose up"
 healthy=""
