@@ -22,6 +22,27 @@ function labInstaller(version: string): string {
     return r.stdout.trim().split("\n").pop()!;
 }
 
+/** The releases an upgrade check goes through, and where their installers are. */
+export interface UpgradeReleases {
+    old: string;
+    newSchema: string;
+    /** Installers of those releases (e.g. Harbor's real ones); by default lab installers built for them. */
+    installers?: { old: string; newSchema: string };
+}
+
+/**
+ * `--upgrade-from <older.tgz> <newer-schema.tgz>`: two installers of your own, their releases read
+ * from the file names (harbor-offline-installer-v2.14.4.tgz).
+ */
+export function releasesFrom(oldTgz: string, newTgz: string): UpgradeReleases {
+    const version = (p: string) => {
+        const m = /v(2\.\d+\.\d+)/.exec(p.split("/").pop() ?? "");
+        if (!m) throw new Error(`--upgrade-from: no Harbor 2.x release in the file name ${p} (e.g. harbor-offline-installer-v2.14.4.tgz)`);
+        return m[1];
+    };
+    return { old: version(oldTgz), newSchema: version(newTgz), installers: { old: oldTgz, newSchema: newTgz } };
+}
+
 function setRelease(s: Stack, version: string, installerPath: string): void {
     pulumi(["config", "set", "harbor-ha:harborVersion", version, ...stackArgs(s.name)]);
     pulumi(["config", "set", "--path", "harbor-ha:installer.path", installerPath, ...stackArgs(s.name)]);
@@ -104,7 +125,7 @@ const upgradeMessage = (s: Stack) => pulumi(["stack", "output", "--stack", s.nam
  * older release; at the end the stack runs its own release and installer again. Returns the
  * figures and the stack as it is afterwards (new passwords and keys: it was created again).
  */
-export function upgradeAcrossReleases(start: Stack, tag: string, releases = { old: "2.14.4", newSchema: "2.15.0" }): { outcomes: Outcome[]; stack: Stack } {
+export function upgradeAcrossReleases(start: Stack, tag: string, releases: UpgradeReleases = { old: "2.14.4", newSchema: "2.15.0" }): { outcomes: Outcome[]; stack: Stack } {
     const cfg = JSON.parse(pulumi(["config", ...stackArgs(start.name), "--json"])) as Record<string, { value?: string; objectValue?: unknown }>;
     const ownRelease = cfg["harbor-ha:harborVersion"].value!;
     const ownInstaller = (JSON.parse(cfg["harbor-ha:installer"].value!) as { path: string }).path;
@@ -113,8 +134,8 @@ export function upgradeAcrossReleases(start: Stack, tag: string, releases = { ol
     const outcomes: Outcome[] = [];
     const fail = (name: string, figure: string) => ({ outcomes: [...outcomes, { name, figure, ok: false }], stack: start });
 
-    const oldInstaller = labInstaller(releases.old);
-    const newInstaller = labInstaller(releases.newSchema);
+    const oldInstaller = releases.installers?.old ?? labInstaller(releases.old);
+    const newInstaller = releases.installers?.newSchema ?? labInstaller(releases.newSchema);
     const d = stackRun(start, "destroy");
     if (d.status !== 0) return fail("upgrade check: destroy before it", d.out.slice(-1500));
     psql("postgres", `DROP DATABASE IF EXISTS ${aside}`);
