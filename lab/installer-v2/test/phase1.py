@@ -177,8 +177,8 @@ check(re.fullmatch(r"harbor_registry_user:\$2y\$05\$[./A-Za-z0-9]{53}\n", passwd
 check(subprocess.run(["htpasswd", "-vb", os.path.join(config, "registry", "passwd"), "harbor_registry_user",
                       core["REGISTRY_CREDENTIAL_PASSWORD"]], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL).returncode == 0,
       "registry/passwd verifies REGISTRY_CREDENTIAL_PASSWORD")
-check(os.stat(os.path.join(config, "core", "env")).st_uid == 10000 and oct(os.stat(os.path.join(config, "core", "env")).st_mode & 0o777) == "0o640",
-      "core/env 10000 0640 (the deploy rewrites it in place)")
+check(os.stat(os.path.join(config, "core", "env")).st_uid == 0 and oct(os.stat(os.path.join(config, "core", "env")).st_mode & 0o777) == "0o640",
+      "core/env root 0640, as utils/core.py renders it (the deploy rewrites it in place)")
 
 print("compose")
 compose = yaml.safe_load(open(os.path.join(root, "compose_location", "docker-compose.yml")))
@@ -293,7 +293,7 @@ try:
     kb.verify(t)
     check(False, "token: another key must fail")
 except ValueError as e:
-    check(str(e) == "crypto/rsa: verification error", "token: another node's key: crypto/rsa: verification error")
+    check(str(e) == "token signature is invalid: crypto/rsa: verification error", "token: another node's key: token signature is invalid: crypto/rsa: verification error")
 subprocess.check_call(["openssl", "pkcs8", "-topk8", "-nocrypt", "-in", os.path.join(work, "k.pem"), "-out", os.path.join(work, "k8.pem")])
 try:
     core_token.TokenKey(os.path.join(work, "k8.pem")).key()

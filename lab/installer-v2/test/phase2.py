@@ -378,7 +378,7 @@ def main():
     check(b.wait_pong(), "node b: Pong again")
     status, _, body = b.request("GET", "/v2/", {"Authorization": "Bearer " + tok})
     check(status == 401, "a's registry token on b: 401", body[:200])
-    check("failed to decode bearer token: crypto/rsa: verification error" in b.logs("core"), "b's core log: crypto/rsa: verification error")
+    check("failed to decode bearer token: token signature is invalid: crypto/rsa: verification error" in b.logs("core"), "b's core log: failed to decode bearer token: token signature is invalid: crypto/rsa: verification error")
     status, _, body = b.request("GET", "/api/v2.0/users/current", {"Cookie": cookie_header(jar)})
     check(status == 200, "a's session on b still works (sessions do not depend on the secrets)")
     status, _, body = b.request("POST", "/api/v2.0/projects", {"Cookie": cookie_header(jar), "X-Harbor-CSRF-Token": csrf,

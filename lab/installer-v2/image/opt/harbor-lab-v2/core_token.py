@@ -2,7 +2,7 @@
 issuer "harbor-token-issuer", RS256, signed with /etc/core/private_key.pem (read when it
 changes), header kid = libtrust key id of the public key; on /v2/ core itself verifies a bearer
 token with the SAME key (src/server/middleware/security/v2_token.go), so a token minted by a
-node with another key fails there with "crypto/rsa: verification error"."""
+node with another key fails there with "token signature is invalid: crypto/rsa: verification error"."""
 import base64
 import hashlib
 import json
@@ -84,7 +84,7 @@ class TokenKey:
         try:
             key.public_key().verify(sig, (h + "." + c).encode(), padding.PKCS1v15(), hashes.SHA256())
         except InvalidSignature:
-            raise ValueError("crypto/rsa: verification error")
+            raise ValueError("token signature is invalid: crypto/rsa: verification error")
         now = time.time()
         if claims.get("exp", 0) < now:
             raise ValueError("token is expired")

@@ -239,7 +239,8 @@ def prepare_nginx(c):
 def prepare_core(c):
     make_dir(os.path.join(DATA, "ca_download"), uid=UID, gid=GID)
     make_dir(os.path.join(CONFIG, "core", "certificates"))
-    render("core/env.j2", os.path.join(CONFIG, "core", "env"), uid=UID, gid=GID,
+    # The env files stay root's (utils/core.py:21-27: no uid given); compose reads them as root.
+    render("core/env.j2", os.path.join(CONFIG, "core", "env"),
            csrf_key=random_string(32), scan_robot_prefix=random_string(8), **c)
     render("core/app.conf.j2", os.path.join(CONFIG, "core", "app.conf"), uid=UID, gid=GID, **c)
 
@@ -256,20 +257,20 @@ def prepare_registry(c):
 
 def prepare_registryctl(c):
     make_dir(os.path.join(CONFIG, "registryctl"))
-    render("registryctl/env.j2", os.path.join(CONFIG, "registryctl", "env"), uid=UID, gid=GID, **c)
+    render("registryctl/env.j2", os.path.join(CONFIG, "registryctl", "env"), **c)
     render("registryctl/config.yml.j2", os.path.join(CONFIG, "registryctl", "config.yml"), uid=UID, gid=GID, **c)
 
 
 def prepare_db(c):
     make_dir(os.path.join(DATA, "database"), uid=PG_UID, gid=PG_UID, mode=0o700)
     make_dir(os.path.join(CONFIG, "db"))
-    render("db/env.j2", os.path.join(CONFIG, "db", "env"), uid=PG_UID, gid=PG_UID, **c)
+    render("db/env.j2", os.path.join(CONFIG, "db", "env"), **c)
 
 
 def prepare_jobservice(c):
     make_dir(os.path.join(DATA, "job_logs"), uid=UID, gid=GID)
     make_dir(os.path.join(CONFIG, "jobservice"))
-    render("jobservice/env.j2", os.path.join(CONFIG, "jobservice", "env"), uid=UID, gid=GID, **c)
+    render("jobservice/env.j2", os.path.join(CONFIG, "jobservice", "env"), **c)
     render("jobservice/config.yml.j2", os.path.join(CONFIG, "jobservice", "config.yml"), uid=UID, gid=GID, **c)
 
 
