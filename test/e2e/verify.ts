@@ -211,16 +211,23 @@ export function steadyState(s: Stack, tag: string): LoadResult {
     return r;
 }
 
+/**
+ * Every node in service by the load balancer's own view before a measurement starts. A node that a
+ * step before brought back is healthy when that step returns, but the load balancer takes it in
+ * only after `rise` good checks: wait for those (a minute at most), then refuse to measure.
+ */
 function allInService(): void {
-    const before = lbStates();
-    const notUp = Object.entries(before).filter(([, st]) => st !== "UP");
-    if (notUp.length > 0) throw new Error(`not every node in service before the change: ${JSON.stringify(before)}`);
+    let states = lbStates();
+    for (let i = 0; i < 120 && Object.values(states).some(st => st !== "UP"); i++) {
+        sleepMs(500);
+        states = lbStates();
+    }
+    if (Object.values(states).some(st => st !== "UP")) throw new Error(`not every node in service before the change: ${JSON.stringify(states)}`);
 }
 
 export function measureUnderLoad(s: Stack, tag: string, change: () => void): Measured {
     allInService();
     const steady = steadyState(s, tag);
-    allInService();
     const load = startLoad(s, `library/harbor-ha-probe:${tag}`);
     let r: LoadResult;
     const from = Date.now() / 1000;

@@ -54,8 +54,11 @@ proxy_running() {
   id=$(compose ps -q proxy 2>/dev/null | head -n 1)
   [ -n "$id" ] && [ "$(docker inspect -f '{{.State.Running}}' "$id" 2>/dev/null)" = true ]
 }
-# mark_drained: both flags (prepare deletes the file, never the directory: call it again after prepare).
+# mark_drained: both flags (prepare deletes the file, never the directory: call it again after
+# prepare). Only where conf.d exists: without it no proxy runs here, and directories made now (as
+# root, umask 077) would be ones the proxy then cannot read.
 mark_drained() {
+  [ -d "$dir"/common/config/nginx/conf.d ] || return 0
   mkdir -p "$dir"/common/config/nginx/conf.d/harbor-ha.drained.d
   touch "$dir"/common/config/nginx/conf.d/harbor-ha.drained
 }

@@ -182,6 +182,7 @@ mkdir -p "$data/secret/keys" "$data/secret/core" "$data/secret/registry"
 [ -s "$data/secret/keys/secretkey" ] || echo -n RANDOMRANDOM0016 > "$data/secret/keys/secretkey"
 if [ ! -s "$data/secret/core/private_key.pem" ] || [ ! -s "$data/secret/registry/root.crt" ]; then
   echo NEW-KEY > "$data/secret/core/private_key.pem"; echo NEW-CERT > "$data/secret/registry/root.crt"; fi
+[ -e common/config/nginx ] && [ ! -e common/config/core ] && echo "nginx dir made before the first prepare" >> prepare.log
 # As Harbor's delfile: every file under common/config goes, directories stay.
 find common/config -type f -delete 2>/dev/null || true
 [ -d common/config/nginx/conf.d/harbor-ha.drained.d ] && echo "prepare ran drained" >> prepare.log
@@ -222,6 +223,8 @@ describe("the 2.x deploy script, run against a prepare that behaves like 2.x's",
 # A proxy started by an older harbor-ha tests the flag file, which prepare deleted: it is back.
 [ "$2" = up ] && [ -f ${JSON.stringify(path.join(s.l.installDir, "common/config/nginx/conf.d/harbor-ha.drained"))} ] && echo "up with the legacy flag" >> ${JSON.stringify(path.join(s.root, "docker.log"))}
 echo "$*" >> ${JSON.stringify(path.join(s.root, "docker.log"))}`);
+        // A node that runs Harbor has the proxy's conf.d from its last prepare.
+        fs.mkdirSync(path.join(s.l.installDir, "common/config/nginx/conf.d"), { recursive: true });
         const r = deploy(s);
         assert.equal(r.status, 0, r.stderr);
         assert.match(read(s.l.installDir, "prepare.log"), /^prepare ran drained$/m);
@@ -229,6 +232,13 @@ echo "$*" >> ${JSON.stringify(path.join(s.root, "docker.log"))}`);
         assert.equal(fs.existsSync(path.join(s.l.installDir, "common/config/nginx/conf.d/harbor-ha.drained")), false, "no legacy flag at the end");
         assert.match(r.stdout, /harbor-1: drained;/);
         assert.equal(fs.existsSync(path.join(s.l.installDir, "common/config/nginx/conf.d/harbor-ha.drained.d")), false, "undrained at the end");
+    });
+
+    it("on a new node makes no directory of the proxy's before prepare (they would be root's, 0700: nginx could not read them)", () => {
+        const s = sandbox();
+        const r = deploy(s);
+        assert.equal(r.status, 0, r.stderr);
+        assert.doesNotMatch(read(s.l.installDir, "prepare.log"), /nginx dir made before the first prepare/);
     });
 
     it("counts a node healthy only when its core reports every component healthy", () => {
