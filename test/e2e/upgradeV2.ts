@@ -4,7 +4,7 @@
 // releases are lab installers built for those versions (lab/installer-v2/build.sh --version), the
 // schema numbers Harbor's own (lab/installer-v2/README.md rows 22-24).
 import { spawnSync } from "node:child_process";
-import { clientExec, inVm, labDocker, pulumi, pullThrough, pushThrough, readStack, repo, Stack, stackArgs, startClient } from "./lab";
+import { clientExec, inVm, labDocker, log, pulumi, pullThrough, pushThrough, readStack, repo, Stack, stackArgs, startClient } from "./lab";
 import { sleepMs } from "./load";
 import { certificateState, Outcome, renewCertificateArgs, renewedEverywhere, stackRun, upUnderLoad } from "./verify";
 
@@ -139,6 +139,11 @@ export function upgradeAcrossReleases(start: Stack, tag: string, releases: Upgra
     const d = stackRun(start, "destroy");
     if (d.status !== 0) return fail("upgrade check: destroy before it", d.out.slice(-1500));
     psql("postgres", `DROP DATABASE IF EXISTS ${aside}`);
+    // Harbor is stopped on every node now, but PostgreSQL may still hold sessions whose client went
+    // away without a word (a VM killed, a node cut off by the database figure): it keeps them until
+    // TCP keepalive gives up, and a database with sessions cannot be renamed.
+    const orphans = psql("postgres", `SELECT count(pg_terminate_backend(pid, 5000)) FROM pg_stat_activity WHERE datname = '${database}' AND pid <> pg_backend_pid()`);
+    if (orphans !== "0") log(`upgrade check: ${orphans} session(s) left on ${database} after the destroy (clients gone), ended`);
     psql("postgres", `ALTER DATABASE ${database} RENAME TO ${aside}`);
 
     // A cluster of the old release, with an image pushed to it.
