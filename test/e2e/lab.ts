@@ -85,8 +85,13 @@ export interface Stack {
     apiPath: string;
 }
 
+/** A lab stack's config as `pulumi config --json` gives it (an object's value as JSON text). */
+export function stackConfig(stack: string): Record<string, { value?: string }> {
+    return JSON.parse(pulumi(["config", ...stackArgs(stack), "--json"])) as Record<string, { value?: string }>;
+}
+
 export function readStack(stack = "dev"): Stack {
-    const cfg = JSON.parse(pulumi(["config", ...stackArgs(stack), "--json"])) as Record<string, { value?: string }>;
+    const cfg = stackConfig(stack);
     const nodes = JSON.parse(cfg["harbor-ha:nodes"].value!) as { name: string; address: string; sshPort: number }[];
     const domain = cfg["harbor-ha:domain"].value!;
     const port = Number(cfg["harbor-ha:port"].value ?? 8070);

@@ -4,7 +4,7 @@
 // releases are lab installers built for those versions (lab/installer-v2/build.sh --version), the
 // schema numbers Harbor's own (lab/installer-v2/README.md rows 22-24).
 import { spawnSync } from "node:child_process";
-import { clientExec, inVm, labDocker, log, pulumi, pullThrough, pushThrough, readStack, repo, Stack, stackArgs, startClient } from "./lab";
+import { clientExec, inVm, labDocker, log, pulumi, pullThrough, pushThrough, readStack, repo, Stack, stackArgs, stackConfig, startClient } from "./lab";
 import { sleepMs } from "./load";
 import { certificateState, Outcome, renewCertificateArgs, renewedEverywhere, stackRun, upUnderLoad } from "./verify";
 
@@ -126,7 +126,7 @@ const upgradeMessage = (s: Stack) => pulumi(["stack", "output", "--stack", s.nam
  * figures and the stack as it is afterwards (new passwords and keys: it was created again).
  */
 export function upgradeAcrossReleases(start: Stack, tag: string, releases: UpgradeReleases = { old: "2.14.4", newSchema: "2.15.0" }): { outcomes: Outcome[]; stack: Stack } {
-    const cfg = JSON.parse(pulumi(["config", ...stackArgs(start.name), "--json"])) as Record<string, { value?: string; objectValue?: unknown }>;
+    const cfg = stackConfig(start.name);
     const ownRelease = cfg["harbor-ha:harborVersion"].value!;
     const ownInstaller = (JSON.parse(cfg["harbor-ha:installer"].value!) as { path: string }).path;
     const database = (JSON.parse(cfg["harbor-ha:postgres"].value!) as { database?: string }).database ?? "registry";

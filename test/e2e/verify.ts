@@ -6,7 +6,7 @@ import { spawnSync } from "node:child_process";
 import * as path from "path";
 import { between, describeLatency, describeLoad, describeTimeline, lbEvents, loadLoops, LoadResult, sleepMs, startLoad, timeline } from "./load";
 import {
-    adminApi, Attempts, cache, clientExec, fmtAttempts, inVm, installerVariant, labDocker, labDockerOk, lbLog, lbStates, log, logins, pulumi, repo, stackArgs, pullThrough, pulls, pushThrough, readStack, servedKeys, Stack,
+    adminApi, Attempts, cache, clientExec, fmtAttempts, inVm, installerVariant, labDocker, labDockerOk, lbLog, lbStates, log, logins, pulumi, repo, stackArgs, pullThrough, pulls, pushThrough, readStack, servedKeys, Stack, stackConfig,
     startClient, uiCurrentUser, uiLogin, unshareKeys, unshareSecretKey, unshareSessions, waitHealthy,
 } from "./lab";
 import {
@@ -299,14 +299,18 @@ function proxyCreated(s: Stack): Record<string, number> {
         `docker inspect -f '{{.Created}}' $(cd ${s.installDir} && (docker compose ps -q proxy 2>/dev/null || docker-compose ps -q proxy) | head -n 1)`).trim()) / 1000]));
 }
 
+/** The installer file the stack deploys (undefined when it is given by URL). */
+function installerPath(s: Stack): string | undefined {
+    return (JSON.parse(stackConfig(s.name)["harbor-ha:installer"]?.value ?? "{}") as { path?: string }).path;
+}
+
 /**
  * A second lab installer (another sha256) rolled out by `pulumi up` under load; afterwards every
  * node has it unpacked (the sha256 the deploy recorded equals the stack output) and runs containers
  * made from it (created during the up).
  */
 export function rollingInstallerChange(s: Stack, tag: string): Outcome[] {
-    const cfg = JSON.parse(pulumi(["config", ...stackArgs(s.name), "--json"])) as Record<string, { value?: string }>;
-    const current = (JSON.parse(cfg["harbor-ha:installer"]?.value ?? "{}") as { path?: string }).path;
+    const current = installerPath(s);
     if (!current) return [{ name: "rolling installer change", figure: "the stack's installer has no path (a url): nothing to make a variant of", ok: false }];
     const variant = installerVariant(current, tag);
     pulumi(["config", "set", "--path", "harbor-ha:installer.path", variant, ...stackArgs(s.name)]);
@@ -469,8 +473,7 @@ export function nodeKilled(s: Stack, tag: string): Outcome[] {
 function upgradeStep(s: Stack, tag: string): Outcome[] {
     const at = process.argv.indexOf("--upgrade-from");
     if (at >= 0) return upgradeAcrossReleases(s, tag, releasesFrom(process.argv[at + 1] ?? "", process.argv[at + 2] ?? "")).outcomes;
-    const cfg = JSON.parse(pulumi(["config", ...stackArgs(s.name), "--json"])) as Record<string, { value?: string }>;
-    const installer = (JSON.parse(cfg["harbor-ha:installer"]?.value ?? "{}") as { path?: string }).path ?? "";
+    const installer = installerPath(s) ?? "";
     if (!installer.startsWith(path.join(cache, "lab", "installer-v2") + "/")) {
         return [{ name: "upgrade across releases", figure: `the stack runs ${installer || "an installer by URL"}, not a lab installer: give two older releases' installers with --upgrade-from <older.tgz> <newer-schema.tgz>`, ok: false, skipped: true }];
     }

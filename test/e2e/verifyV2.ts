@@ -2,7 +2,7 @@
 // CSRF token from one node accepted by another, and a job submitted on one node run by another
 // node's jobservice. The claims both generations share are in verify.ts.
 import { randomBytes } from "node:crypto";
-import { adminApi, Attempts, clientExec, fmtAttempts, inVm, lbStates, logins, nodeCurl, pulumi, Stack, stackArgs, waitHealthy } from "./lab";
+import { adminApi, Attempts, clientExec, fmtAttempts, inVm, lbStates, logins, nodeCurl, Stack, stackConfig, waitHealthy } from "./lab";
 import { deviate, gcThrough, GcRun, jobserviceLog, replicateThrough, ReplicationRun, replicationSetup, ReplicationSetup, uiLoginV2, uiRequestV2 } from "./labV2";
 import { sleepMs } from "./load";
 import type { Outcome } from "./verify";
@@ -297,7 +297,7 @@ function databaseHealth(s: Stack, address: string): string {
  * network problem, Harbor itself untouched); returns the restore.
  */
 function cutOffDatabase(s: Stack, vms: string[]): () => void {
-    const cfg = JSON.parse(pulumi(["config", ...stackArgs(s.name), "--json"])) as Record<string, { value?: string }>;
+    const cfg = stackConfig(s.name);
     const db = JSON.parse(cfg["harbor-ha:postgres"].value!) as { host: string; port?: number };
     const rule = (op: string) => `ip=$(getent hosts ${db.host} | awk '{print $1; exit}'); [ -n "$ip" ] && iptables ${op} DOCKER-USER -d "$ip" -p tcp --dport ${db.port ?? 5432} -j REJECT --reject-with tcp-reset`;
     for (const vm of vms) inVm(vm, rule("-I"));
