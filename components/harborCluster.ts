@@ -275,6 +275,7 @@ export class HarborCluster extends pulumi.ComponentResource {
                 after: [db.ready, redis.ready, ...order],
                 preflight: preflights[i].script,
                 cluster: clusterId,
+                peers: args.nodes.map(p => ({ name: p.name, address: p.address })),
             }, child));
         });
 

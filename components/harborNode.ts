@@ -2,9 +2,10 @@ import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
 import { InstallerContents } from "../config/installer";
 import { BundleFile, encodeBundle, sha256 } from "../render/bundle";
-import { DatabaseSettings, NodeLayout, NodeSettings, RedisSettings, requireFlavor } from "../render/flavors";
-import { DrainSettings } from "../render/scripts/drain";
+import { DatabaseSettings, guardSpec, NodeLayout, NodeSettings, RedisSettings, requireFlavor } from "../render/flavors";
+import { drainFns, DrainSettings } from "../render/scripts/drain";
 import { installerArchivePath, stageDir, staged, stopScript, unpackInstallerScript } from "../render/scripts/harborNode";
+import { renderPeers, Peer, takeOutScript, writePeersScript } from "../render/scripts/serviceGuard";
 import { RemoteScript } from "../render/scripts/shell";
 import { commandDefaults, Connection, runScript, secretStderr } from "./connection";
 
@@ -53,6 +54,11 @@ export interface HarborNodeArgs {
      * deploy: a node whose disk filled up since its first check is refused before it is drained.
      */
     preflight?: pulumi.Input<RemoteScript>;
+    /**
+     * Every node of the cluster, this one included: before a change takes this node out of service
+     * it waits until the others are in (render/scripts/serviceGuard.ts), whatever order the plan has.
+     */
+    peers: pulumi.Input<pulumi.Input<Peer>[]>;
 }
 
 /** One Harbor instance: installer on the node, its files rendered by the flavor, deployed, healthy. */
@@ -122,6 +128,26 @@ export class HarborNode extends pulumi.ComponentResource {
             triggers: [pulumi.secret(run.stdin.apply(sha256))],
             ...commandDefaults,
         }, { parent: this, dependsOn: [unpack], ...secretStderr });
+        // The node list is a file of its own: a node added or removed changes no deploy.
+        const peers = new command.remote.Command(`${name}-peers`, {
+            connection: args.connection,
+            ...runScript(pulumi.all([layout, args.nodeName]).apply(([l, n]) => writePeersScript(l.installDir, n)),
+                pulumi.all([flavor, args.peers, args.port, args.protocol, args.healthPort])
+                    .apply(([f, p, port, protocol, healthPort]) => renderPeers(p, f.drainCheck(port, protocol, healthPort)))),
+            ...commandDefaults,
+        }, { parent: this, dependsOn: [unpack], ...secretStderr });
+        // Re-run with every change of the deploy (its script, files or installer): the node goes out
+        // only once the others are in, and after its recheck passed.
+        const takeOut = new command.remote.Command(`${name}-take-out`, {
+            connection: args.connection,
+            ...runScript(pulumi.all([flavor, layout, args.nodeName, args.protocol, args.domain, drain])
+                .apply(([f, l, n, protocol, domain, d]) => takeOutScript(n, guardSpec(f, l, { protocol, domain }), [f.composeFn, drainFns(d)]))),
+            triggers: [pulumi.secret(pulumi.all([run.create, run.stdin, installer.apply(i => i.sha256)]).apply(parts => sha256(parts.join("\n"))))],
+            // Only a change of the deploy takes the node out: a new text of this step alone must not
+            // drain a node that no deploy then brings back (the provider re-runs create on an update).
+            update: pulumi.interpolate`echo "${args.nodeName}: no change of its deploy; stays in service"`,
+            ...commandDefaults,
+        }, { parent: this, dependsOn: [...(recheck ? [recheck] : [unpack]), peers], ...secretStderr });
         const deploy = new command.remote.Command(`${name}-deploy`, {
             connection: args.connection,
             create: run.create,
@@ -132,7 +158,7 @@ export class HarborNode extends pulumi.ComponentResource {
             // A new installer replaces the deployment: the old one is drained and stopped, then the new one starts.
             triggers: [installer.apply(i => i.sha256)],
             ...commandDefaults,
-        }, { parent: this, dependsOn: recheck ? [unpack, recheck] : [unpack], deleteBeforeReplace: true, ...secretStderr });
+        }, { parent: this, dependsOn: [unpack, ...(recheck ? [recheck] : []), takeOut], deleteBeforeReplace: true, ...secretStderr });
 
         this.status = deploy.stdout.apply(out => out.split("\n").pop() ?? "");
         this.registerOutputs({ status: this.status });

@@ -10,6 +10,7 @@ import * as tar from "tar";
 import { certificateProvider, caProvider } from "../components/clusterTls";
 import { htpasswdProvider } from "../components/registryHtpasswd";
 import { keyProvider } from "../components/sharedTokenKeys";
+import { peersFile } from "../render/scripts/serviceGuard";
 
 // Dynamic resources run their real providers' create (the token key at a smaller size, for speed).
 const dynamicProviders: Record<string, pulumi.dynamic.ResourceProvider> = {
@@ -23,6 +24,13 @@ export const drainSettings = { drainSeconds: 8, checkIntervalSeconds: 2, fall: 3
 
 /** The cluster ID the rendering tests record on a node (a stack's RandomId elsewhere). */
 export const testCluster = "c0ffee00c0ffee00";
+
+/** The node list NodePeers writes (render/scripts/serviceGuard.ts), here with only the given nodes. */
+export function writePeers(installDir: string, nodes: { name: string; url: string }[]): void {
+    const file = path.join(installDir, peersFile);
+    fs.mkdirSync(path.dirname(file), { recursive: true });
+    fs.writeFileSync(file, nodes.map(n => `${n.name} ${n.url}\n`).join(""));
+}
 
 /** Builds a fixture installer archive (harbor/ top directory) into a temp dir: 1.2.2 or 2.15.2. */
 export function fixtureInstaller(version: "1.2.2" | "2.15.2" = "1.2.2"): string {

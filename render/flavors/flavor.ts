@@ -5,6 +5,7 @@ import { BundleFile } from "../bundle";
 import { DrainCheck } from "../loadBalancer";
 import { DrainSettings } from "../scripts/drain";
 import { RemoteScript } from "../scripts/shell";
+import { GuardSpec } from "../scripts/serviceGuard";
 
 export interface HealthCheck {
     /** Path on the node's proxy port. */
@@ -150,4 +151,9 @@ export function externalHost(s: { domain: string; port: number; protocol: "http"
 
 export function describePython(p: PythonRequirement): string {
     return p.accepts.map(r => r.minMinor === r.maxMinor ? `Python ${r.major}.${r.minMinor}` : `Python ${r.major}.${r.minMinor}-${r.major}.${r.maxMinor}`).join(" or ");
+}
+
+/** What a node's deploy needs to wait for the others before it goes out (render/scripts/serviceGuard.ts). */
+export function guardSpec(f: Pick<Flavor, "drainCheck">, l: NodeLayout, e: ClientEndpoint): GuardSpec {
+    return { installDir: l.installDir, dataPath: l.dataPath, domain: e.domain, refuse: f.drainCheck(l.port, e.protocol, l.healthPort).refuse };
 }

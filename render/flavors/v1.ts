@@ -3,12 +3,13 @@
 import { BundleFile } from "../bundle";
 import { transformCompose } from "../composeTransform";
 import { composeFn, q, readBundleFn, remoteScript, RemoteScript, sq } from "../scripts/shell";
+import { serviceGuardFns } from "../scripts/serviceGuard";
 import { drainCheckPath, drainFns, drainLocation, drainServer, DrainSettings, nginxConfD } from "../scripts/drain";
 import { installBootUnitScript } from "../scripts/boot";
 import { writeRecordScript } from "../scripts/record";
 import { stageDir, staged, waitHealthyScript } from "../scripts/harborNode";
 import { findPythonFn, missingPythonMessage } from "../scripts/python";
-import { ClientEndpoint, Flavor, NodeLayout, NodeSettings, PythonRequirement, UpgradePlan } from "./flavor";
+import { ClientEndpoint, Flavor, guardSpec, NodeLayout, NodeSettings, PythonRequirement, UpgradePlan } from "./flavor";
 import { renderAdminserverEnv, renderHarborCfg, renderUiEnv, V1Keys } from "./v1Config";
 
 const files = {
@@ -175,6 +176,8 @@ ${waitHealthyScript(f.health, l.port, nodeName, e, 180)}
 ${installBootUnitScript(l.installDir, l.mountPoint, f.composeFn)}
 ${writeRecordScript({ version: f.version, schema: undefined, cluster })}
 undrain_node
+# In service again: a node waiting to go out may go now (render/scripts/serviceGuard.ts).
+set_service_state in
 echo "$healthy"
-`, [readBundleFn, f.composeFn, findPythonFn(py), drainFns(d)]);
+`, [readBundleFn, f.composeFn, findPythonFn(py), drainFns(d, true), serviceGuardFns(guardSpec(f, l, e))]);
 }

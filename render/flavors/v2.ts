@@ -1,12 +1,13 @@
 // Harbor 2.10-2.15: harbor.yml, external PostgreSQL and Redis, a prepare that runs in a container
 // and draws new secrets on every run. Sourced facts: ../shared/reference/harbor-v2-facts.md.
 import { BundleFile } from "../bundle";
+import { serviceGuardFns } from "../scripts/serviceGuard";
 import { drainCheckPath, drainFns, drainLocation, drainReachablePath, DrainSettings, nginxConfD } from "../scripts/drain";
 import { installBootUnitScript } from "../scripts/boot";
 import { writeRecordScript } from "../scripts/record";
 import { stageDir, staged, waitHealthyScript } from "../scripts/harborNode";
 import { q, readBundleFn, remoteScript, RemoteScript } from "../scripts/shell";
-import { ClientEndpoint, Flavor, HealthCheck, NodeLayout, NodeSettings } from "./flavor";
+import { ClientEndpoint, Flavor, guardSpec, HealthCheck, NodeLayout, NodeSettings } from "./flavor";
 import { schemaVersion, upgradePlan } from "./v2Releases";
 import { registryPasswd, renderHarborYml, sharedEnvLines } from "./v2Config";
 
@@ -164,6 +165,8 @@ ${waitHealthyScript(f.health, l.port, nodeName, e, 240)}
 ${installBootUnitScript(l.installDir, l.mountPoint, f.composeFn)}
 ${writeRecordScript({ version: f.version, schema: schemaVersion(f.version), cluster })}
 undrain_node
+# In service again: a node waiting to go out may go now (render/scripts/serviceGuard.ts).
+set_service_state in
 echo "$healthy"
-`, [readBundleFn, f.composeFn, setEnvFn, drainFns(d)]);
+`, [readBundleFn, f.composeFn, setEnvFn, drainFns(d, true), serviceGuardFns(guardSpec(f, l, e))]);
 }

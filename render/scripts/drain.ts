@@ -54,9 +54,11 @@ ${location.trimEnd().split("\n").map(l => `    ${l}`).join("\n")}
 /**
  * drain_node and undrain_node, called where $dir, compose and $node_name are defined. A node that
  * runs Harbor keeps serving what it has for drainSeconds once the load balancer stops sending it
- * new connections; undrain waits until the load balancer has had `rise` good checks.
+ * new connections; undrain waits until the load balancer has had `rise` good checks. Guarded (a
+ * deploy: serviceGuardFns defined too), a node that serves and is not drained yet waits for the
+ * others to be in service first.
  */
-export function drainFns(d: DrainSettings): string {
+export function drainFns(d: DrainSettings, guarded = false): string {
     const backIn = (d.rise + 1) * d.checkIntervalSeconds;
     const flag = `"$dir"/${q(`${nginxConfD}/${flagDir}`)}`;
     const legacy = `"$dir"/${q(`${nginxConfD}/${legacyFlagFile}`)}`;
@@ -73,8 +75,9 @@ mark_drained() {
   mkdir -p ${flag}
   touch ${legacy}
 }
+drained() { [ -d ${flag} ]; }
 drain_node() {
-  mark_drained
+  ${guarded ? "if proxy_running && ! drained; then take_out_of_service; else mark_drained; fi" : "mark_drained"}
   if proxy_running; then
     echo "$node_name: drained; the load balancer takes it out within ${d.fall * d.checkIntervalSeconds}s, requests in flight have ${d.drainSeconds}s"
     sleep ${d.drainSeconds}

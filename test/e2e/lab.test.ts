@@ -58,7 +58,7 @@ describe("the lab, end to end", { concurrency: 1 }, () => {
         const count = (type: string) => new Set(r.out.split("\n").map(l => new RegExp(`\\+\\s+${type} (\\S+)`).exec(l)?.[1]).filter(Boolean)).size;
         for (const [type, n] of [["harbor-ha:index:HarborCluster", 1], ["harbor-ha:index:SharedTokenKeys", 1], ["harbor-ha:index:ExternalMySQL", 1],
             ["harbor-ha:index:RedisSession", 1], ["harbor-ha:index:CephMount", 3], ["harbor-ha:index:HarborNode", 3],
-            ["harbor-ha:index:ClusterTls", 1], ["command:remote:Command", 22], ["command:remote:CopyToRemote", 3]] as [string, number][]) {
+            ["harbor-ha:index:ClusterTls", 1], ["command:remote:Command", 28], ["command:remote:CopyToRemote", 3]] as [string, number][]) {
             assert.equal(count(type), n, `${type} in the preview`);
         }
         assert.match(r.out, /harbor-ha@v0\.1\.0 \(local: /, "the policy pack ran");

@@ -10,9 +10,9 @@ import { expectAll, sh, stackCommand, timed } from "./e2eSteps";
 import {
     inVm, labDocker, lbConfig, lbStates, log, privilegedEverywhere, pulumi, pullThrough, readStack, Stack, startClient, stopClient, waitHealthy,
 } from "./lab";
-import { keypairServed, loginsThroughLb, nodeKilled, nodeLost, pushNode1PullNode3 } from "./verify";
+import { keypairServed, loginsThroughLb, nodeKilled, nodeLost, pushNode1PullNode3, recordLostRollingChange } from "./verify";
 import {
-    databaseLostTakesNodeOut, jobRunByAnotherNode, uiSessionAndCsrfShared, unsharedCsrfKeyFails, unsharedJobserviceSecretFails, unsharedSecretKeyFailsV2, unsharedTokenKeyFails,
+    databaseLostTakesNodeOut, jobRunByAnotherNode, redisLostTakesNodeOut, uiSessionAndCsrfShared, unsharedCsrfKeyFails, unsharedJobserviceSecretFails, unsharedSecretKeyFailsV2, unsharedTokenKeyFails,
 } from "./verifyV2";
 import { upgradeAcrossReleases } from "./upgradeV2";
 
@@ -108,8 +108,16 @@ describe("the lab, end to end, Harbor 2.x", { concurrency: 1 }, () => {
         assert.deepEqual(lbStates(), { "harbor-1": "UP", "harbor-2": "UP", "harbor-3": "UP" });
     });
 
+    it("with the stack's record lost (the plan takes the cluster for a new one), a new installer still rolls out one node at a time: the nodes hold it", () => {
+        expectAll(timed("record lost: rolling installer change", () => recordLostRollingChange(s, tag)));
+    });
+
     it("a node cut off from the database is taken out (its health says so); with the database lost by all, the load balancer still sends clients to them", () => {
         expectAll(timed("database lost", () => databaseLostTakesNodeOut(s)));
+    });
+
+    it("a node cut off from Redis is taken out (its health says so); back, it returns", () => {
+        expectAll(timed("Redis lost", () => redisLostTakesNodeOut(s)));
     });
 
     it("with one VM stopped, logins and pulls through the load balancer all succeed", () => {

@@ -10,7 +10,7 @@ import {
     startClient, uiCurrentUser, uiLogin, unshareKeys, unshareSecretKey, unshareSessions, waitHealthy,
 } from "./lab";
 import {
-    databaseLostTakesNodeOut, jobRunByAnotherNode, uiSessionAndCsrfShared, unsharedCsrfKeyFails, unsharedJobserviceSecretFails, unsharedSecretKeyFailsV2, unsharedTokenKeyFails,
+    databaseLostTakesNodeOut, jobRunByAnotherNode, redisLostTakesNodeOut, uiSessionAndCsrfShared, unsharedCsrfKeyFails, unsharedJobserviceSecretFails, unsharedSecretKeyFailsV2, unsharedTokenKeyFails,
 } from "./verifyV2";
 import { releasesFrom, upgradeAcrossReleases } from "./upgradeV2";
 
@@ -276,7 +276,7 @@ export function stackRun(s: Stack, op: "up" | "destroy", extra: string[] = []): 
  * `pulumi up` under load: it must drain every node first, take them out of the load balancer one at
  * a time, and every request must succeed.
  */
-export function upUnderLoad(s: Stack, tag: string, name: string, extra: string[]): Outcome[] {
+export function upUnderLoad(s: Stack, tag: string, name: string, extra: string[], alsoFromOutput?: (out: string) => Outcome[]): Outcome[] {
     let r = { status: null as number | null, out: "" };
     const m = measureUnderLoad(s, tag, () => { r = stackRun(s, "up", extra); });
     const drained = s.nodes.filter(n => r.out.includes(`${n.name}: drained`)).length;
@@ -284,6 +284,7 @@ export function upUnderLoad(s: Stack, tag: string, name: string, extra: string[]
         { name: `${name}: pulumi up`, figure: r.status === 0 ? `done, ${drained}/${s.nodes.length} nodes drained first` : `failed: ${r.out.slice(-1500)}`, ok: r.status === 0 && drained === s.nodes.length },
         allSucceeded(name, m),
         oneAtATime(s, name, m),
+        ...(alsoFromOutput?.(r.out) ?? []),
     ];
 }
 
@@ -309,13 +310,13 @@ function installerPath(s: Stack): string | undefined {
  * node has it unpacked (the sha256 the deploy recorded equals the stack output) and runs containers
  * made from it (created during the up).
  */
-export function rollingInstallerChange(s: Stack, tag: string): Outcome[] {
+export function rollingInstallerChange(s: Stack, tag: string, name = "rolling installer change", alsoFromOutput?: (out: string) => Outcome[]): Outcome[] {
     const current = installerPath(s);
-    if (!current) return [{ name: "rolling installer change", figure: "the stack's installer has no path (a url): nothing to make a variant of", ok: false }];
+    if (!current) return [{ name, figure: "the stack's installer has no path (a url): nothing to make a variant of", ok: false }];
     const variant = installerVariant(current, tag);
     pulumi(["config", "set", "--path", "harbor-ha:installer.path", variant, ...stackArgs(s.name)]);
     const from = Date.now() / 1000;
-    const outcomes = upUnderLoad(s, tag, "rolling installer change", []);
+    const outcomes = upUnderLoad(s, tag, name, [], alsoFromOutput);
     const want = pulumi(["stack", "output", "--stack", s.name, "installerSha256"]).trim();
     const created = proxyCreated(s);
     for (const n of s.nodes) {
@@ -326,6 +327,33 @@ export function rollingInstallerChange(s: Stack, tag: string): Outcome[] {
             ok: got === want && created[n.name] > from,
         });
     }
+    return outcomes;
+}
+
+/**
+ * The stack loses its record of what runs (its harborVersion output, as an edited state would): the
+ * plan takes the running cluster for a new one and starts nodes 2..N together. A new installer must
+ * still go one node at a time, the nodes holding it (render/scripts/serviceGuard.ts): the load
+ * balancer's timeline says so, and pulumi up's output shows the plan and a node that waited.
+ */
+export function recordLostRollingChange(s: Stack, tag: string): Outcome[] {
+    const state = JSON.parse(pulumi(["stack", "export", "--stack", s.name])) as { deployment: { resources: { type: string; outputs?: Record<string, unknown> }[] } };
+    const root = state.deployment.resources.find(r => r.type === "pulumi:pulumi:Stack");
+    const had = root?.outputs?.harborVersion;
+    delete root?.outputs?.harborVersion;
+    pulumi(["stack", "import", "--stack", s.name], JSON.stringify(state));
+    const name = "record lost: rolling installer change";
+    const outcomes = rollingInstallerChange(s, tag, name, out => {
+        const waited = /(harbor-\d+): waiting until (harbor-\d+) is back in service/.exec(out);
+        const plannedNew = /a new cluster/.test(out);
+        return [{
+            name: `${name}: the plan took the cluster for a new one; the nodes held the change`,
+            figure: `record had ${JSON.stringify(had)}; plan ${plannedNew ? "\"a new cluster\"" : "not new"}; ${waited ? `${waited[1]} waited until ${waited[2]} was back in service` : "no node waited for another"}`,
+            ok: had !== undefined && plannedNew && waited !== null,
+        }];
+    });
+    const now = pulumi(["stack", "output", "--stack", s.name, "harborVersion"]).trim();
+    outcomes.push({ name: `${name}: the record is back`, figure: `harborVersion ${now}`, ok: now === had });
     return outcomes;
 }
 
@@ -520,6 +548,7 @@ if (require.main === module) {
         step("unshared JOBSERVICE_SECRET fails", () => unsharedJobserviceSecretFails(s, tag));
         step("unshared secretkey fails", () => unsharedSecretKeyFailsV2(s, tag));
         step("a node that loses the database", () => databaseLostTakesNodeOut(s));
+        step("a node that loses Redis", () => redisLostTakesNodeOut(s));
     }
     step("a node lost", () => nodeLost(s, tag));
     step("every node healthy again", allHealthy);

@@ -281,27 +281,54 @@ function waitLb(nodes: string[], want: "UP" | "DOWN", seconds = 90): number {
     return (Date.now() - t0) / 1000;
 }
 
-/** What a node's core says of the database in /api/v2.0/health (asked on the node itself). */
-function databaseHealth(s: Stack, address: string): string {
+/** What a node's core says of one component (database, redis) in /api/v2.0/health (asked on the node itself). */
+function componentHealth(s: Stack, address: string, component: "database" | "redis"): string {
     const body = clientExec(`${nodeCurl(s, address, `https://${s.host}/api/v2.0/health`)} || true`);
     try {
-        const db = (JSON.parse(body) as { components: { name: string; status: string; error?: string }[] }).components.find(c => c.name === "database");
-        return db ? `${db.status}${db.error ? ` (${db.error.replace(/\s+/g, " ").slice(0, 100)})` : ""}` : "no database component";
+        const c = (JSON.parse(body) as { components: { name: string; status: string; error?: string }[] }).components.find(x => x.name === component);
+        return c ? `${c.status}${c.error ? ` (${c.error.replace(/\s+/g, " ").slice(0, 100)})` : ""}` : `no ${component} component`;
     } catch {
         return `unreadable: ${body.slice(0, 100)}`;
     }
 }
 
 /**
- * Cuts the VMs' containers off the database host (REJECT in Docker's DOCKER-USER chain: their own
- * network problem, Harbor itself untouched); returns the restore.
+ * Cuts the VMs' containers off the database or Redis host of the stack (REJECT in Docker's
+ * DOCKER-USER chain: their own network problem, Harbor itself untouched); returns the restore.
  */
-function cutOffDatabase(s: Stack, vms: string[]): () => void {
+function cutOff(s: Stack, vms: string[], service: "postgres" | "redis"): () => void {
     const cfg = stackConfig(s.name);
-    const db = JSON.parse(cfg["harbor-ha:postgres"].value!) as { host: string; port?: number };
-    const rule = (op: string) => `ip=$(getent hosts ${db.host} | awk '{print $1; exit}'); [ -n "$ip" ] && iptables ${op} DOCKER-USER -d "$ip" -p tcp --dport ${db.port ?? 5432} -j REJECT --reject-with tcp-reset`;
+    const to = JSON.parse(cfg[`harbor-ha:${service}`].value!) as { host: string; port?: number };
+    const port = to.port ?? (service === "postgres" ? 5432 : 6379);
+    const rule = (op: string) => `ip=$(getent hosts ${to.host} | awk '{print $1; exit}'); [ -n "$ip" ] && iptables ${op} DOCKER-USER -d "$ip" -p tcp --dport ${port} -j REJECT --reject-with tcp-reset`;
     for (const vm of vms) inVm(vm, rule("-I"));
     return () => { for (const vm of vms) inVm(vm, `while ${rule("-D")} 2>/dev/null; do :; done; true`); };
+}
+
+/** Node 3 cut off from Redis (its own network problem): its health says so, it is taken out while the others stay in; back, it returns. */
+export function redisLostTakesNodeOut(s: Stack): Outcome[] {
+    const three = last(s);
+    const others = s.nodes.filter(n => n !== three).map(n => n.name);
+    const restore = cutOff(s, [three.vm], "redis");
+    let out: number;
+    let said: string;
+    let othersUp: boolean;
+    try {
+        out = waitLb([three.name], "DOWN");
+        said = componentHealth(s, three.address, "redis");
+        othersUp = others.every(n => lbStates()[n] === "UP");
+    } finally {
+        restore();
+    }
+    const back = waitLb([three.name], "UP");
+    return [
+        {
+            name: `${three.name} cut off from Redis is taken out by the load balancer`,
+            figure: `${out < 0 ? "still in service after 90s" : `out after ${out.toFixed(1)}s`}; its health said redis ${said}; ${others.join(", ")} ${othersUp ? "in service" : "NOT all in service"}`,
+            ok: out >= 0 && /^unhealthy/.test(said) && othersUp,
+        },
+        { name: `${three.name} back once it reaches Redis`, figure: back < 0 ? "not back after 90s" : `in service after ${back.toFixed(1)}s`, ok: back >= 0 },
+    ];
 }
 
 /**
@@ -316,13 +343,13 @@ export function databaseLostTakesNodeOut(s: Stack): Outcome[] {
     const three = last(s);
     const others = s.nodes.filter(n => n !== three).map(n => n.name);
     const outcomes: Outcome[] = [];
-    let restore = cutOffDatabase(s, [three.vm]);
+    let restore = cutOff(s, [three.vm], "postgres");
     let out: number;
     let said: string;
     let othersUp: boolean;
     try {
         out = waitLb([three.name], "DOWN");
-        said = databaseHealth(s, three.address);
+        said = componentHealth(s, three.address, "database");
         othersUp = others.every(n => lbStates()[n] === "UP");
     } finally {
         restore();
@@ -336,7 +363,7 @@ export function databaseLostTakesNodeOut(s: Stack): Outcome[] {
         },
         { name: `${three.name} back once it reaches the database`, figure: back < 0 ? "not back after 90s" : `in service after ${back.toFixed(1)}s`, ok: back >= 0 },
     );
-    restore = cutOffDatabase(s, s.nodes.map(n => n.vm));
+    restore = cutOff(s, s.nodes.map(n => n.vm), "postgres");
     let allOut: number;
     let ping: string;
     try {

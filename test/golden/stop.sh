@@ -27,6 +27,7 @@ mark_drained() {
   mkdir -p "$dir"/common/config/nginx/conf.d/harbor-ha.drained.d
   touch "$dir"/common/config/nginx/conf.d/harbor-ha.drained
 }
+drained() { [ -d "$dir"/common/config/nginx/conf.d/harbor-ha.drained.d ]; }
 drain_node() {
   mark_drained
   if proxy_running; then

@@ -12,7 +12,7 @@ import * as net from "node:net";
 import { bootScript, bootUnit } from "../../render/scripts/boot";
 import { stageDir, staged, stopScript } from "../../render/scripts/harborNode";
 import { composeFn } from "../../render/scripts/shell";
-import { drainSettings, testCluster } from "../mocks";
+import { drainSettings, testCluster, writePeers } from "../mocks";
 
 const stub = (dir: string, name: string, body: string) => {
     fs.writeFileSync(path.join(dir, name), `#!/bin/bash\n${body}\n`, { mode: 0o755 });
@@ -74,6 +74,7 @@ function running(s: ReturnType<typeof sandbox>) {
 if [ -d ${JSON.stringify(flag)} ]; then state=drained; else state=in-service; fi
 echo "$* ($state)" >> ${JSON.stringify(path.join(s.root, "compose.log"))}`);
     stub(s.bin, "docker", 'if [ "$1" = inspect ]; then echo true; fi');
+    writePeers(s.l.installDir, [{ name: "harbor-1", url: "http://127.0.0.1:8099/harbor-ha/health" }]);
     return flag;
 }
 

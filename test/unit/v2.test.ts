@@ -15,7 +15,7 @@ import { schemaVersion, upgradePlan } from "../../render/flavors/v2Releases";
 import { connectionEnv, pgpassLine, postgresSetupSql } from "../../render/postgres";
 import { postgresCheckScript, postgresSetupScript } from "../../render/scripts/services";
 import { assertGolden } from "../golden";
-import { drainSettings, fixtures, testCluster } from "../mocks";
+import { drainSettings, fixtures, testCluster, writePeers } from "../mocks";
 
 const template = fs.readFileSync(path.join(fixtures, "installer-v2.15.2", "harbor", "harbor.yml.tmpl"), "utf8");
 const shared = {
@@ -225,6 +225,7 @@ describe("the 2.x deploy script, run against a prepare that behaves like 2.x's",
 echo "$*" >> ${JSON.stringify(path.join(s.root, "docker.log"))}`);
         // A node that runs Harbor has the proxy's conf.d from its last prepare.
         fs.mkdirSync(path.join(s.l.installDir, "common/config/nginx/conf.d"), { recursive: true });
+        writePeers(s.l.installDir, [{ name: "harbor-1", url: "https://127.0.0.1:8443/harbor-ha/health" }]);
         const r = deploy(s);
         assert.equal(r.status, 0, r.stderr);
         assert.match(read(s.l.installDir, "prepare.log"), /^prepare ran drained$/m);

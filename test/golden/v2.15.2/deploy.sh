@@ -59,8 +59,9 @@ mark_drained() {
   mkdir -p "$dir"/common/config/nginx/conf.d/harbor-ha.drained.d
   touch "$dir"/common/config/nginx/conf.d/harbor-ha.drained
 }
+drained() { [ -d "$dir"/common/config/nginx/conf.d/harbor-ha.drained.d ]; }
 drain_node() {
-  mark_drained
+  if proxy_running && ! drained; then take_out_of_service; else mark_drained; fi
   if proxy_running; then
     echo "$node_name: drained; the load balancer takes it out within 6s, requests in flight have 8s"
     sleep 8
@@ -71,6 +72,57 @@ undrain_node() {
   rm -f "$dir"/common/config/nginx/conf.d/harbor-ha.drained
   sleep 6
   echo "$node_name: back in the load balancer (2 checks every 2s)"
+}
+
+service_state_dir=/mnt/cephfs/harbor/data/.harbor-ha-nodes
+service_lock=/mnt/cephfs/harbor/data/.harbor-ha-service.lock
+service_peers=/opt/harbor/.harbor-ha/peers
+# set_service_state in|out: this node's word to the others, on the shared volume.
+set_service_state() {
+  mkdir -p "$service_state_dir"
+  printf '%s %s\n' "$1" "$(date +%s)" >"$service_state_dir/.$node_name.$$"
+  mv -f "$service_state_dir/.$node_name.$$" "$service_state_dir/$node_name"
+}
+# peer_in_service NAME URL: it says it is in service and passes the load balancer's check.
+peer_in_service() {
+  local state body
+  state=$(cat "$service_state_dir/$1" 2>/dev/null) || return 1
+  [ "${state%% *}" = in ] || return 1
+  body=$(curl -fsS -k -m 3 -H 'Host: hub.example.test' "$2" 2>/dev/null) && ! grep -qF unhealthy <<<"$body"
+}
+# others_out: the other nodes that have served (a file in the state directory) and are out now.
+# A node never deployed yet, or no longer in the stack's list, is not waited for.
+others_out() {
+  local name url out=""
+  while read -r name url; do
+    [ -n "$name" ] && [ "$name" != "$node_name" ] || continue
+    [ -f "$service_state_dir/$name" ] || continue
+    peer_in_service "$name" "$url" || out="$out $name"
+  done <"$service_peers"
+  printf '%s' "${out# }"
+}
+# take_out_of_service: under the cluster's lock, once no other node is out, this one is marked out
+# and drained; the next node to ask sees it out (its state and its check) and waits.
+take_out_of_service() {
+  local out said="" start=$SECONDS
+  [ -f "$service_peers" ] || { echo "$node_name: no node list at $service_peers" >&2; exit 1; }
+  mkdir -p "$service_state_dir"
+  exec 9>>"$service_lock"
+  flock -w 600 9 || { echo "$node_name: another node held $service_lock for 600s" >&2; exit 1; }
+  while out=$(others_out); [ -n "$out" ]; do
+    if [ $((SECONDS - start)) -ge 600 ]; then
+      echo "$node_name: not taken out of service: $out out of service for 600s, and harbor-ha takes one node out at a time. Bring it back (a pulumi up repairs a node whose change failed) or remove it from harbor-ha:nodes, then run pulumi up again" >&2
+      exit 1
+    fi
+    [ "$said" = "$out" ] || echo "$node_name: waiting until $out is back in service"
+    said=$out
+    sleep 2
+  done
+  set_service_state out
+  mark_drained
+  flock -u 9
+  exec 9>&-
+  [ -z "$said" ] || echo "$node_name: $said back in service after $((SECONDS - start))s"
 }
 
 main() {
@@ -195,6 +247,8 @@ schema=0180
 cluster=c0ffee00c0ffee00
 HARBOR_HA_RECORD
 undrain_node
+# In service again: a node waiting to go out may go now (render/scripts/serviceGuard.ts).
+set_service_state in
 echo "$healthy"
 }
 
