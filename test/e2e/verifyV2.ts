@@ -305,17 +305,21 @@ function cutOff(s: Stack, vms: string[], service: "postgres" | "redis"): () => v
     return () => { for (const vm of vms) inVm(vm, `while ${rule("-D")} 2>/dev/null; do :; done; true`); };
 }
 
-/** Node 3 cut off from Redis (its own network problem): its health says so, it is taken out while the others stay in; back, it returns. */
-export function redisLostTakesNodeOut(s: Stack): Outcome[] {
+/**
+ * Node 3 cut off from the database or Redis (its own network problem): its health says so, it is
+ * taken out while the others stay in; back, it returns.
+ */
+function lastNodeCutOff(s: Stack, service: "postgres" | "redis"): Outcome[] {
+    const [component, what] = service === "postgres" ? ["database", "the database"] as const : ["redis", "Redis"] as const;
     const three = last(s);
     const others = s.nodes.filter(n => n !== three).map(n => n.name);
-    const restore = cutOff(s, [three.vm], "redis");
+    const restore = cutOff(s, [three.vm], service);
     let out: number;
     let said: string;
     let othersUp: boolean;
     try {
         out = waitLb([three.name], "DOWN");
-        said = componentHealth(s, three.address, "redis");
+        said = componentHealth(s, three.address, component);
         othersUp = others.every(n => lbStates()[n] === "UP");
     } finally {
         restore();
@@ -323,12 +327,17 @@ export function redisLostTakesNodeOut(s: Stack): Outcome[] {
     const back = waitLb([three.name], "UP");
     return [
         {
-            name: `${three.name} cut off from Redis is taken out by the load balancer`,
-            figure: `${out < 0 ? "still in service after 90s" : `out after ${out.toFixed(1)}s`}; its health said redis ${said}; ${others.join(", ")} ${othersUp ? "in service" : "NOT all in service"}`,
+            name: `${three.name} cut off from ${what} is taken out by the load balancer`,
+            figure: `${out < 0 ? "still in service after 90s" : `out after ${out.toFixed(1)}s`}; its health said ${component} ${said}; ${others.join(", ")} ${othersUp ? "in service" : "NOT all in service"}`,
             ok: out >= 0 && /^unhealthy/.test(said) && othersUp,
         },
-        { name: `${three.name} back once it reaches Redis`, figure: back < 0 ? "not back after 90s" : `in service after ${back.toFixed(1)}s`, ok: back >= 0 },
+        { name: `${three.name} back once it reaches ${what}`, figure: back < 0 ? "not back after 90s" : `in service after ${back.toFixed(1)}s`, ok: back >= 0 },
     ];
+}
+
+/** Node 3 cut off from Redis: taken out, the others in; back, it returns. */
+export function redisLostTakesNodeOut(s: Stack): Outcome[] {
+    return lastNodeCutOff(s, "redis");
 }
 
 /**
@@ -340,30 +349,8 @@ export function redisLostTakesNodeOut(s: Stack): Outcome[] {
  * answers, here its ping; back, all return.
  */
 export function databaseLostTakesNodeOut(s: Stack): Outcome[] {
-    const three = last(s);
-    const others = s.nodes.filter(n => n !== three).map(n => n.name);
-    const outcomes: Outcome[] = [];
-    let restore = cutOff(s, [three.vm], "postgres");
-    let out: number;
-    let said: string;
-    let othersUp: boolean;
-    try {
-        out = waitLb([three.name], "DOWN");
-        said = componentHealth(s, three.address, "database");
-        othersUp = others.every(n => lbStates()[n] === "UP");
-    } finally {
-        restore();
-    }
-    const back = waitLb([three.name], "UP");
-    outcomes.push(
-        {
-            name: `${three.name} cut off from the database is taken out by the load balancer`,
-            figure: `${out < 0 ? "still in service after 90s" : `out after ${out.toFixed(1)}s`}; its health said database ${said}; ${others.join(", ")} ${othersUp ? "in service" : "NOT all in service"}`,
-            ok: out >= 0 && /^unhealthy/.test(said) && othersUp,
-        },
-        { name: `${three.name} back once it reaches the database`, figure: back < 0 ? "not back after 90s" : `in service after ${back.toFixed(1)}s`, ok: back >= 0 },
-    );
-    restore = cutOff(s, s.nodes.map(n => n.vm), "postgres");
+    const outcomes = lastNodeCutOff(s, "postgres");
+    const restore = cutOff(s, s.nodes.map(n => n.vm), "postgres");
     let allOut: number;
     let ping: string;
     try {
