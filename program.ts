@@ -53,6 +53,7 @@ export async function harborStack() {
         preflight: config.preflight,
         loadBalancer: config.loadBalancer,
         protectData: config.protectData,
+        adoptCluster: config.adoptCluster,
     });
     return {
         url: cluster.url,

@@ -1,6 +1,6 @@
 import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
-import { requireFlavor } from "../render/flavors";
+import { guardSpec, requireFlavor } from "../render/flavors";
 import { DrainSettings } from "../render/scripts/drain";
 import { dockerDataRootKeepScript, dockerDataRootScript } from "../render/scripts/dockerDataRoot";
 import { commandDefaults, Connection, runScript, secretStderr } from "./connection";
@@ -16,7 +16,11 @@ export interface DockerDataRootArgs {
      */
     harborVersion: pulumi.Input<string>;
     installDir: pulumi.Input<string>;
+    /** The shared data volume, where the nodes say whether they are in service (render/scripts/serviceGuard.ts). */
+    dataPath: pulumi.Input<string>;
     port: pulumi.Input<number>;
+    /** Harbor 1.x: the port of the load balancer's drain-aware check, which the move asks of the other nodes. */
+    healthPort: pulumi.Input<number>;
     protocol: pulumi.Input<"http" | "https">;
     domain: pulumi.Input<string>;
     drain: pulumi.Input<DrainSettings>;
@@ -35,10 +39,14 @@ export class DockerDataRoot extends pulumi.ComponentResource {
 
     constructor(name: string, args: DockerDataRootArgs, opts?: pulumi.ComponentResourceOptions) {
         super("harbor-ha:index:DockerDataRoot", name, {}, opts);
-        const harbor = pulumi.all([args.harborVersion, args.installDir, args.port, args.protocol, args.domain, args.drain])
-            .apply(([version, installDir, port, protocol, domain, drain]) => {
+        const harbor = pulumi.all([args.harborVersion, args.installDir, args.dataPath, args.port, args.healthPort, args.protocol, args.domain, args.drain])
+            .apply(([version, installDir, dataPath, port, healthPort, protocol, domain, drain]) => {
                 const f = requireFlavor(version);
-                return { installDir, port, endpoint: { protocol, domain }, health: f.health, drain: drain as DrainSettings, composeFn: f.composeFn };
+                const endpoint = { protocol, domain };
+                return {
+                    installDir, port, endpoint, health: f.health, drain: drain as DrainSettings, composeFn: f.composeFn,
+                    guard: guardSpec(f, { installDir, dataPath, port, healthPort }, endpoint),
+                };
             });
         const move = new command.remote.Command(`${name}-move`, {
             connection: args.connection,

@@ -58,6 +58,11 @@ export interface HarborClusterArgs {
     loadBalancer: LoadBalancerConfig;
     /** Protect the data-bearing components from `pulumi destroy`. */
     protectData?: boolean;
+    /**
+     * The cluster ID of another stack whose nodes this one takes over (their records name it; the
+     * preflight refuses them otherwise). The nodes then get this stack's secrets.
+     */
+    adoptCluster?: pulumi.Input<string>;
 }
 
 function hostPort(address: string, defaultPort: number): { host: string; port: number } {
@@ -156,6 +161,9 @@ export class HarborCluster extends pulumi.ComponentResource {
             dbEndpoint,
             { name: "redis", host: r.host, port: r.port },
         ]);
+        // Which stack deployed the nodes: recorded on each with the version it runs (render/scripts/record.ts),
+        // and checked by the preflight, which refuses another stack's nodes.
+        const clusterId = new random.RandomId(`${name}-cluster-id`, { byteLength: 8 }, child).hex;
         // Every change on a node waits for its preflight; a new installer re-runs the checks.
         const preflights = args.nodes.map((n, i) => new NodePreflight(`${name}-${n.name}-preflight`, {
             nodeName: n.name,
@@ -168,6 +176,9 @@ export class HarborCluster extends pulumi.ComponentResource {
             composeProject: pulumi.output(args.installDir).apply(composeProjectName),
             endpoints,
             harborVersion: args.harborVersion,
+            installDir: args.installDir,
+            cluster: clusterId,
+            adoptCluster: args.adoptCluster,
             triggers: [pulumi.output(args.installer).apply(i => i.sha256)],
         }, child));
         const tls = args.protocol === "https" ? new ClusterTls(`${name}-tls`, {
@@ -179,8 +190,6 @@ export class HarborCluster extends pulumi.ComponentResource {
             suppliedPrivateKeyPem: args.tls.certificate ? args.tlsPrivateKey : undefined,
             suppliedCaPem: args.tls.caCertificate,
         }, dataChild) : undefined;
-        // Which stack deployed the nodes: recorded on each with the version it runs (render/scripts/record.ts).
-        const clusterId = new random.RandomId(`${name}-cluster-id`, { byteLength: 8 }, child).hex;
         // The database and Redis checks need only a node that passed its preflight (no Docker): a data root
         // move may wait for the node before it, which waits for them.
         const targets: NodeTarget[] = args.nodes.map((n, i) => ({ name: n.name, connection: connections[i], ready: preflights[i].passed }));
@@ -213,8 +222,8 @@ export class HarborCluster extends pulumi.ComponentResource {
             const n = args.nodes[i];
             const move = n.dockerDataRoot === undefined ? undefined : new DockerDataRoot(`${name}-${n.name}-docker-data-root`, {
                 nodeName: n.name, connection: connections[i], dataRoot: n.dockerDataRoot, after: [preflights[i].passed],
-                harborVersion: args.harborVersion, installDir: args.installDir, port: args.port, protocol: args.protocol,
-                domain: args.domain, drain, waitFor,
+                harborVersion: args.harborVersion, installDir: args.installDir, dataPath, port: args.port, healthPort: lb.healthPort,
+                protocol: args.protocol, domain: args.domain, drain, waitFor,
             }, child);
             const ready = move?.status ?? preflights[i].passed;
             const mount = new CephMount(`${name}-${n.name}-cephfs`, {

@@ -19,6 +19,12 @@ export interface NodePreflightArgs {
     endpoints: pulumi.Input<pulumi.Input<Endpoint>[]>;
     /** What the node must have for this Harbor (e.g. the Python its prepare needs). */
     harborVersion: pulumi.Input<string>;
+    /** Where Harbor is installed: a node whose record there names another stack's cluster is refused. */
+    installDir: pulumi.Input<string>;
+    /** This stack's cluster ID (HarborCluster's RandomId). */
+    cluster: pulumi.Input<string>;
+    /** Another stack's cluster ID whose nodes this stack may take over (harbor-ha:adoptCluster). */
+    adoptCluster?: pulumi.Input<string>;
     /** Changing these re-runs the checks (e.g. the installer's sha256: a new deployment). */
     triggers?: pulumi.Input<string>[];
 }
@@ -34,13 +40,15 @@ export class NodePreflight extends pulumi.ComponentResource {
 
     constructor(name: string, args: NodePreflightArgs, opts?: pulumi.ComponentResourceOptions) {
         super("harbor-ha:index:NodePreflight", name, {}, opts);
-        this.script = pulumi.all([args.nodeName, args.minFreeSpacePercent, args.minFreeInodesPercent, pulumi.all([args.port, args.protocol, args.healthPort]), args.composeProject, args.endpoints, args.harborVersion])
-            .apply(([nodeName, minFreeSpacePercent, minFreeInodesPercent, [port, protocol, healthPort], composeProject, endpoints, version]) => {
+        const owner = pulumi.all([args.installDir, args.cluster, args.adoptCluster])
+            .apply(([installDir, cluster, adopt]) => ({ installDir, cluster, adopt: adopt || undefined }));
+        this.script = pulumi.all([args.nodeName, args.minFreeSpacePercent, args.minFreeInodesPercent, pulumi.all([args.port, args.protocol, args.healthPort]), args.composeProject, args.endpoints, args.harborVersion, owner])
+            .apply(([nodeName, minFreeSpacePercent, minFreeInodesPercent, [port, protocol, healthPort], composeProject, endpoints, version, o]) => {
                 const f = requireFlavor(version);
                 return preflightScript({
                     nodeName, minFreeSpacePercent, minFreeInodesPercent, ports: f.ports(port, protocol, healthPort), composeProject, endpoints,
                     harbor: `Harbor ${version}`, python: f.python, minDocker: f.minDocker, minCompose: f.minCompose,
-                    composeFirst: f.generation === 2 ? "plugin" : "standalone",
+                    composeFirst: f.generation === 2 ? "plugin" : "standalone", owner: o,
                 });
             });
         const check = new command.remote.Command(`${name}-checks`, {

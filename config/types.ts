@@ -138,6 +138,8 @@ export interface ClusterConfig {
     loadBalancer: LoadBalancerConfig;
     /** Protect the data-bearing resources from `pulumi destroy` (production). */
     protectData: boolean;
+    /** Another stack's cluster ID (16 hex digits) whose nodes this stack takes over. */
+    adoptCluster?: string;
 }
 
 /** Names of the secret config keys (without the project prefix). */

@@ -34,6 +34,7 @@ export interface RawConfig {
 export const plainKeys = [
     "domain", "port", "harborVersion", "installer", "installDir", "nodes", "ceph", "mysql", "postgres", "redis", "tokenKeyRotation",
     "preflight", "loadBalancer", "dockerDataRoot", "protocol", "tls", "protectData", "deployedHarborVersion",
+    "adoptCluster",
 ] as const;
 
 /** The settings each object-valued key accepts (the README's configuration reference lists them). */
@@ -258,6 +259,17 @@ function validateDeployedVersion(c: Checker): string | undefined {
         return undefined;
     }
     return `${m[1]}.${m[2]}.${m[3]}`;
+}
+
+/** Another stack's cluster ID, as its nodes' records and the preflight's refusal give it: a RandomId of 8 bytes. */
+function validateAdoptCluster(c: Checker): string | undefined {
+    const v = c.str("adoptCluster", c.value("adoptCluster"), {});
+    if (v === undefined || v === "") return undefined;
+    if (!/^[0-9a-f]{16}$/.test(v)) {
+        c.fail("adoptCluster", `"${v}" is not a cluster ID: 16 hex digits, as the preflight's refusal names it`);
+        return undefined;
+    }
+    return v;
 }
 
 /** An object-valued key that is set: present and not the {} Pulumi.yaml gives as default. */
@@ -546,6 +558,7 @@ export function validateConfig(raw: RawConfig): ClusterConfig {
         loadBalancer: validateLoadBalancer(c, port),
         protectData: c.bool("protectData", c.value("protectData"), false),
         deployedHarborVersion: validateDeployedVersion(c),
+        adoptCluster: validateAdoptCluster(c),
     };
     if (cfg.installDir === "/" || cfg.installDir.startsWith(cfg.ceph.mountPoint)) {
         c.fail("installDir", `must be a node-local directory, not / or inside ceph.mountPoint (${cfg.ceph.mountPoint})`);

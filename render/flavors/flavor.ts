@@ -153,7 +153,7 @@ export function describePython(p: PythonRequirement): string {
     return p.accepts.map(r => r.minMinor === r.maxMinor ? `Python ${r.major}.${r.minMinor}` : `Python ${r.major}.${r.minMinor}-${r.major}.${r.maxMinor}`).join(" or ");
 }
 
-/** What a node's deploy needs to wait for the others before it goes out (render/scripts/serviceGuard.ts). */
-export function guardSpec(f: Pick<Flavor, "drainCheck">, l: NodeLayout, e: ClientEndpoint): GuardSpec {
+/** What a node's deploy or data root move needs to wait for the others before it goes out (render/scripts/serviceGuard.ts). */
+export function guardSpec(f: Pick<Flavor, "drainCheck">, l: Pick<NodeLayout, "installDir" | "dataPath" | "port" | "healthPort">, e: ClientEndpoint): GuardSpec {
     return { installDir: l.installDir, dataPath: l.dataPath, domain: e.domain, refuse: f.drainCheck(l.port, e.protocol, l.healthPort).refuse };
 }

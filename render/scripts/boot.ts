@@ -11,7 +11,7 @@
 export const bootUnit = { name: "harbor-ha.service", path: "/etc/systemd/system/harbor-ha.service", script: "/usr/local/sbin/harbor-ha-boot" } as const;
 
 /** Only the unit tests, which run the scripts in a scratch directory, set a root for the unit's files. */
-const sysrootLine = `sysroot=\${HARBOR_HA_SYSROOT:-}`;
+export const sysrootLine = `sysroot=\${HARBOR_HA_SYSROOT:-}`;
 
 /** Seconds the boot script waits for the log service's ports. */
 const logWaitSeconds = 60;

@@ -2,9 +2,10 @@
 // keys already there by a JSON parser on the node, then drain, stop, copy, start, verify, Harbor
 // back, undrain. HarborCluster chains the nodes' moves so one node is out at a time.
 import { ClientEndpoint, HealthCheck } from "../flavors/flavor";
-import { bootUnit } from "./boot";
+import { bootUnit, sysrootLine } from "./boot";
 import { drainFns, DrainSettings } from "./drain";
 import { stageDir, waitHealthyScript } from "./harborNode";
+import { GuardSpec, serviceGuardFns } from "./serviceGuard";
 import { inlineScript, q, remoteScript, RemoteScript } from "./shell";
 
 /**
@@ -54,11 +55,16 @@ export interface HarborOnNode {
     drain: DrainSettings;
     /** The generation's `compose` shell function (Flavor.composeFn). */
     composeFn: string;
+    /** How the node waits for the others to be in service before it goes out (flavor.ts guardSpec). */
+    guard: GuardSpec;
 }
 
-function dataRootBody(nodeName: string, target: string, h: HarborOnNode): string {
+/** Where Docker reads its settings; a parameter only so that tests can run the move in a sandbox. */
+export const daemonJsonPath = "/etc/docker/daemon.json";
+
+function dataRootBody(nodeName: string, target: string, h: HarborOnNode, conf: string): string {
     return `
-conf=/etc/docker/daemon.json
+conf=${q(conf)}
 want=${q(target)}
 dir=${q(h.installDir)}
 node_name=${q(nodeName)}
@@ -74,12 +80,14 @@ fail() { echo "${nodeName}: $1 failed; last lines of $log:" >&2; tail -n 20 "$lo
 harbor_back() {
   [ -f "$moving" ] || return 0
   cd "$dir"
-  if [ -x ${q(bootUnit.script)} ] && [ -f docker-compose.yml ]; then
-    ${q(bootUnit.script)} "$dir" >>"$log" 2>&1 || fail ${q(bootUnit.script)}
+  ${sysrootLine}
+  if [ -x "$sysroot"${q(bootUnit.script)} ] && [ -f docker-compose.yml ]; then
+    "$sysroot"${q(bootUnit.script)} "$dir" >>"$log" 2>&1 || fail ${q(bootUnit.script)}
     ${waitHealthyScript(h.health, h.port, nodeName, h.endpoint, 240).split("\n").join("\n    ")}
     echo "\${healthy%%, deployed*} again after the move"
   fi
   undrain_node
+  set_service_state in
   rm -f "$moving"
 }
 current=$(docker info --format '{{.DockerRootDir}}')
@@ -96,17 +104,24 @@ ${daemonJsonMergePy}PY
 ) || { echo "${nodeName}: cannot merge $conf" >&2; exit 1; }
 images=$(docker images -aq | sort -u | wc -l)
 containers=$(docker ps -aq | wc -l)
-[ -f "$conf" ] && cp -p "$conf" "$conf.harbor-ha.bak"
-mkdir -p "$dest"
-# Harbor stops with Docker: out of the load balancer first, its requests in flight finished.
+# Harbor stops with Docker: out of the load balancer first, its requests in flight finished, and
+# only once every other node is in service (render/scripts/serviceGuard.ts): the plan orders the
+# moves, the nodes hold it when the plan is wrong. A node list comes with the first deploy of a
+# harbor-ha that has the guard; a node deployed before that has the plan's order only.
 if [ -f "$dir/docker-compose.yml" ]; then
+  cd "$dir"
+  if proxy_running && ! drained && [ ! -f "$service_peers" ]; then
+    echo "$node_name: no node list at $service_peers yet (deployed by an older harbor-ha): the plan's order only"
+    mark_drained
+  fi
+  drain_node
   mkdir -p "$stage"
   : >"$log"
   touch "$moving"
-  cd "$dir"
-  drain_node
   cd /
 fi
+[ -f "$conf" ] && cp -p "$conf" "$conf.harbor-ha.bak"
+mkdir -p "$dest"
 docker_service stop
 if command -v rsync >/dev/null 2>&1; then rsync -aHS --numeric-ids "$current"/ "$dest"/; else cp -a "$current"/. "$dest"/; fi
 mkdir -p /etc/docker
@@ -132,12 +147,12 @@ harbor_back
 }
 
 /**
- * Moves Docker's data root to target; a re-run is a no-op. A node that runs Harbor is drained first
- * and back in the load balancer only once healthy again.
+ * Moves Docker's data root to target; a re-run is a no-op. A node that runs Harbor goes out of the
+ * load balancer only once every other node is in service, and back in only once healthy again.
  */
-export function dockerDataRootScript(nodeName: string, target: string, harbor: HarborOnNode): RemoteScript {
-    return remoteScript(`Docker data root on ${nodeName}`, dataRootBody(nodeName, target, harbor),
-        [dockerServiceFn, harbor.composeFn, drainFns(harbor.drain)]);
+export function dockerDataRootScript(nodeName: string, target: string, harbor: HarborOnNode, conf = daemonJsonPath): RemoteScript {
+    return remoteScript(`Docker data root on ${nodeName}`, dataRootBody(nodeName, target, harbor, conf),
+        [dockerServiceFn, harbor.composeFn, drainFns(harbor.drain, true), serviceGuardFns(harbor.guard)]);
 }
 
 /**

@@ -2,6 +2,7 @@
 // with one message listing each failed check, its measured value and its threshold.
 import { describePython, PythonRequirement } from "../flavors/flavor";
 import { findPythonFn, missingPythonMessage } from "./python";
+import { recordFieldFn, recordFile } from "./record";
 import { q, remoteScript, RemoteScript, sq } from "./shell";
 
 export interface Endpoint {
@@ -30,6 +31,47 @@ export interface PreflightSpec {
     harbor: string;
     /** The Python the installer's prepare needs, when it is a Python program. */
     python?: PythonRequirement;
+    /** Which stack may have deployed the node: its record (render/scripts/record.ts) must name it, or none. */
+    owner?: OwnerCheck;
+}
+
+export interface OwnerCheck {
+    installDir: string;
+    /** This stack's cluster ID. */
+    cluster: string;
+    /** harbor-ha:adoptCluster: another stack's cluster ID, whose nodes this stack may take over. */
+    adopt?: string;
+}
+
+/**
+ * A node another stack deployed runs that stack's secrets (token keypair, secretkey, passwords):
+ * deploying this stack's over them would leave the nodes on different secrets while it rolls, and
+ * what Harbor stored encrypted with the old secretkey unreadable after.
+ */
+function ownerCheck(o: OwnerCheck): string {
+    const want = `this stack's cluster ${o.cluster} or none`;
+    const deployed = " deployed this node from another stack, whose secrets (token keypair, secretkey, passwords) this stack does not have. " +
+        "Run pulumi up on that stack, or restore its state (pulumi stack import). To take the nodes over with this stack's own secrets instead " +
+        "(everyone logs in again, and what Harbor stored encrypted with the old secretkey, such as replication endpoints' passwords, must be entered again), " +
+        "set harbor-ha:adoptCluster to ";
+    return `
+rec=${q(o.installDir.replace(/\/+$/, ""))}/${q(recordFile)}
+if [ ! -f "$rec" ]; then
+  report "deployed by" "no harbor-ha deployment" ${sq(want)} ok
+else
+  theirs=$(record_field cluster)
+  if [ -z "$theirs" ]; then
+    report "deployed by" "a harbor-ha that recorded no stack" ${sq(want)} ok
+  elif [ "$theirs" = ${q(o.cluster)} ]; then
+    report "deployed by" "this stack" ${sq(want)} ok${o.adopt ? `
+  elif [ "$theirs" = ${q(o.adopt)} ]; then
+    report "deployed by" "cluster $theirs, taken over (harbor-ha:adoptCluster)" ${sq(want)} ok` : ""}
+  else
+    report "deployed by" "cluster $theirs, another stack" ${sq(want)} FAIL
+    hints+=("cluster $theirs"${sq(deployed)}"$theirs")
+  fi
+fi
+`;
 }
 
 export interface PreflightResult {
@@ -116,7 +158,7 @@ check_reach() { # name host port
   fi
 }
 ${reach}
-${python}
+${python}${s.owner ? ownerCheck(s.owner) : ""}
 if [ \${#failed[@]} -gt 0 ]; then
   msg="node $node failed preflight, nothing was changed on it:"
   for f in "\${failed[@]}"; do msg="$msg
@@ -127,7 +169,7 @@ if [ \${#failed[@]} -gt 0 ]; then
   exit 1
 fi
 echo "preflight: $node passed"
-`, s.python ? [findPythonFn(s.python)] : []);
+`, [...(s.python ? [findPythonFn(s.python)] : []), ...(s.owner ? [recordFieldFn] : [])]);
 }
 
 /** The report lines of the preflight's stdout, for the stack output. */

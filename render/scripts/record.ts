@@ -27,7 +27,7 @@ HARBOR_HA_RECORD`;
 }
 
 /** record_field KEY: the value of KEY in the node's record ($rec), empty when absent. */
-const recordFieldFn = `record_field() { awk -v k="$1" 'index($0, k "=") == 1 { print substr($0, length(k) + 2); exit }' "$rec"; }`;
+export const recordFieldFn = `record_field() { awk -v k="$1" 'index($0, k "=") == 1 { print substr($0, length(k) + 2); exit }' "$rec"; }`;
 
 /**
  * UpgradeStop's test (where $dir is defined): true when the node's record says it runs the target

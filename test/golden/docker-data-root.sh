@@ -35,7 +35,7 @@ mark_drained() {
 }
 drained() { [ -d "$dir"/common/config/nginx/conf.d/harbor-ha.drained.d ]; }
 drain_node() {
-  mark_drained
+  if proxy_running && ! drained; then take_out_of_service; else mark_drained; fi
   if proxy_running; then
     echo "$node_name: drained; the load balancer takes it out within 6s, requests in flight have 8s"
     sleep 8
@@ -46,6 +46,57 @@ undrain_node() {
   rm -f "$dir"/common/config/nginx/conf.d/harbor-ha.drained
   sleep 6
   echo "$node_name: back in the load balancer (2 checks every 2s)"
+}
+
+service_state_dir=/mnt/cephfs/harbor/data/.harbor-ha-nodes
+service_lock=/mnt/cephfs/harbor/data/.harbor-ha-service.lock
+service_peers=/opt/harbor/.harbor-ha/peers
+# set_service_state in|out: this node's word to the others, on the shared volume.
+set_service_state() {
+  mkdir -p "$service_state_dir"
+  printf '%s %s\n' "$1" "$(date +%s)" >"$service_state_dir/.$node_name.$$"
+  mv -f "$service_state_dir/.$node_name.$$" "$service_state_dir/$node_name"
+}
+# peer_in_service NAME URL: it says it is in service and passes the load balancer's check.
+peer_in_service() {
+  local state body
+  state=$(cat "$service_state_dir/$1" 2>/dev/null) || return 1
+  [ "${state%% *}" = in ] || return 1
+  body=$(curl -fsS -k -m 3 -H 'Host: hub.example.test' "$2" 2>/dev/null)
+}
+# others_out: the other nodes that have served (a file in the state directory) and are out now.
+# A node never deployed yet, or no longer in the stack's list, is not waited for.
+others_out() {
+  local name url out=""
+  while read -r name url; do
+    [ -n "$name" ] && [ "$name" != "$node_name" ] || continue
+    [ -f "$service_state_dir/$name" ] || continue
+    peer_in_service "$name" "$url" || out="$out $name"
+  done <"$service_peers"
+  printf '%s' "${out# }"
+}
+# take_out_of_service: under the cluster's lock, once no other node is out, this one is marked out
+# and drained; the next node to ask sees it out (its state and its check) and waits.
+take_out_of_service() {
+  local out said="" start=$SECONDS
+  [ -f "$service_peers" ] || { echo "$node_name: no node list at $service_peers" >&2; exit 1; }
+  mkdir -p "$service_state_dir"
+  exec 9>>"$service_lock"
+  flock -w 600 9 || { echo "$node_name: another node held $service_lock for 600s" >&2; exit 1; }
+  while out=$(others_out); [ -n "$out" ]; do
+    if [ $((SECONDS - start)) -ge 600 ]; then
+      echo "$node_name: not taken out of service: $out out of service for 600s, and harbor-ha takes one node out at a time. Bring it back (a pulumi up repairs a node whose change failed) or remove it from harbor-ha:nodes, then run pulumi up again" >&2
+      exit 1
+    fi
+    [ "$said" = "$out" ] || echo "$node_name: waiting until $out is back in service"
+    said=$out
+    sleep 2
+  done
+  set_service_state out
+  mark_drained
+  flock -u 9
+  exec 9>&-
+  [ -z "$said" ] || echo "$node_name: $said back in service after $((SECONDS - start))s"
 }
 
 main() {
@@ -65,8 +116,9 @@ fail() { echo "harbor-1: $1 failed; last lines of $log:" >&2; tail -n 20 "$log" 
 harbor_back() {
   [ -f "$moving" ] || return 0
   cd "$dir"
-  if [ -x /usr/local/sbin/harbor-ha-boot ] && [ -f docker-compose.yml ]; then
-    /usr/local/sbin/harbor-ha-boot "$dir" >>"$log" 2>&1 || fail /usr/local/sbin/harbor-ha-boot
+  sysroot=${HARBOR_HA_SYSROOT:-}
+  if [ -x "$sysroot"/usr/local/sbin/harbor-ha-boot ] && [ -f docker-compose.yml ]; then
+    "$sysroot"/usr/local/sbin/harbor-ha-boot "$dir" >>"$log" 2>&1 || fail /usr/local/sbin/harbor-ha-boot
     healthy=""
     for i in $(seq 1 240); do
       if body=$(curl -fsS -m 5 --cacert "$stage/tls/ca.crt" --resolve hub.example.test\:8070\:127.0.0.1 https\://hub.example.test\:8070/api/systeminfo 2>/dev/null) && grep -qF registry_url <<<"$body"; then
@@ -82,6 +134,7 @@ harbor_back() {
     echo "${healthy%%, deployed*} again after the move"
   fi
   undrain_node
+  set_service_state in
   rm -f "$moving"
 }
 current=$(docker info --format '{{.DockerRootDir}}')
@@ -120,17 +173,24 @@ PY
 ) || { echo "harbor-1: cannot merge $conf" >&2; exit 1; }
 images=$(docker images -aq | sort -u | wc -l)
 containers=$(docker ps -aq | wc -l)
-[ -f "$conf" ] && cp -p "$conf" "$conf.harbor-ha.bak"
-mkdir -p "$dest"
-# Harbor stops with Docker: out of the load balancer first, its requests in flight finished.
+# Harbor stops with Docker: out of the load balancer first, its requests in flight finished, and
+# only once every other node is in service (render/scripts/serviceGuard.ts): the plan orders the
+# moves, the nodes hold it when the plan is wrong. A node list comes with the first deploy of a
+# harbor-ha that has the guard; a node deployed before that has the plan's order only.
 if [ -f "$dir/docker-compose.yml" ]; then
+  cd "$dir"
+  if proxy_running && ! drained && [ ! -f "$service_peers" ]; then
+    echo "$node_name: no node list at $service_peers yet (deployed by an older harbor-ha): the plan's order only"
+    mark_drained
+  fi
+  drain_node
   mkdir -p "$stage"
   : >"$log"
   touch "$moving"
-  cd "$dir"
-  drain_node
   cd /
 fi
+[ -f "$conf" ] && cp -p "$conf" "$conf.harbor-ha.bak"
+mkdir -p "$dest"
 docker_service stop
 if command -v rsync >/dev/null 2>&1; then rsync -aHS --numeric-ids "$current"/ "$dest"/; else cp -a "$current"/. "$dest"/; fi
 mkdir -p /etc/docker

@@ -142,6 +142,16 @@ describe("a 3-node stack", () => {
         }
     });
 
+    it("preflights every node against the record another stack may have left: its cluster ID must be this stack's", () => {
+        const cluster = Buffer.from("cluster-cluster-id").toString("hex").slice(0, 16);
+        for (const c of commands().filter(c => c.name.endsWith("-preflight-checks"))) {
+            const script = splitStdin(c.inputs.stdin).script;
+            assert.match(script, /^rec=\/opt\/harbor\/\.harbor-ha\/deployed$/m);
+            assert.match(script, new RegExp(`elif \\[ "\\$theirs" = ${cluster} \\]; then`));
+            assert.doesNotMatch(script, /adoptCluster\)" /, "no cluster taken over unless the stack says so");
+        }
+    });
+
     it("serves HTTPS with the cluster certificate on every node, checked against the CA", async () => {
         const ca = await promiseOf(outputs.caPem);
         assert.match(ca, /^-----BEGIN CERTIFICATE-----/);

@@ -59,6 +59,7 @@ describe("daemon.json merge", () => {
         const s = dockerDataRootScript("harbor-1", "/data/docker", {
             installDir: "/opt/harbor", port: 8070, endpoint: { protocol: "https", domain: "hub.example.test" },
             health: requireFlavor("1.2.2").health, drain: drainSettings, composeFn: requireFlavor("1.2.2").composeFn,
+            guard: { installDir: "/opt/harbor", dataPath: "/mnt/cephfs/harbor/data", domain: "hub.example.test" },
         }).text;
         assert.ok(s.indexOf("$py - \"$conf\" \"$want\"") < s.indexOf("docker_service stop"));
         assertGolden("docker-data-root.sh", s);

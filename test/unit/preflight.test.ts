@@ -155,4 +155,41 @@ esac
         assert.deepEqual(results.find(c => c.check === "docker")?.threshold, ">= 20.10.10");
         assert.equal(results.find(c => c.check === "prepare interpreter"), undefined, "2.x's prepare is not Python on the node");
     });
+
+    describe("which stack deployed the node", () => {
+        const ours = "c0ffee00c0ffee00", theirs = "0123456789abcdef";
+        const node = (cluster?: string) => {
+            const installDir = fs.mkdtempSync(path.join(os.tmpdir(), "harbor-ha-owner-"));
+            if (cluster !== undefined) {
+                fs.mkdirSync(path.join(installDir, ".harbor-ha"));
+                fs.writeFileSync(path.join(installDir, ".harbor-ha", "deployed"), `# harbor-ha\nversion=1.2.2\nschema=\ncluster=${cluster}\n`);
+            }
+            return installDir;
+        };
+        const healthy = () => sandbox({ size: 100 * GiB, avail: 50 * GiB, inodes: 1000, ifree: 900 });
+        const owner = (r: ReturnType<typeof run>) => parsePreflightReport(r.stdout + r.stderr).find(c => c.check === "deployed by");
+
+        it("passes a node with no record, or with this stack's", () => {
+            for (const [dir, value] of [[node(), "no harbor-ha deployment"], [node(ours), "this stack"]]) {
+                const r = run(healthy(), { owner: { installDir: dir, cluster: ours } });
+                assert.equal(r.status, 0, r.stderr);
+                assert.equal(owner(r)?.value, value);
+            }
+        });
+
+        it("refuses a node another stack deployed, naming its cluster and the way to take it over", () => {
+            const r = run(healthy(), { owner: { installDir: node(theirs), cluster: ours } });
+            assert.notEqual(r.status, 0);
+            assert.match(r.stderr, new RegExp(`^  - deployed by is cluster ${theirs}, another stack \\(threshold this stack's cluster ${ours} or none\\)$`, "m"));
+            assert.match(r.stderr, new RegExp(`cluster ${theirs} deployed this node from another stack, .*set harbor-ha:adoptCluster to ${theirs}$`, "m"));
+        });
+
+        it("takes over the cluster harbor-ha:adoptCluster names, and only that one", () => {
+            const r = run(healthy(), { owner: { installDir: node(theirs), cluster: ours, adopt: theirs } });
+            assert.equal(r.status, 0, r.stderr);
+            assert.equal(owner(r)?.value, `cluster ${theirs}, taken over (harbor-ha:adoptCluster)`);
+            const other = run(healthy(), { owner: { installDir: node("ffffffffffffffff"), cluster: ours, adopt: theirs } });
+            assert.notEqual(other.status, 0);
+        });
+    });
 });

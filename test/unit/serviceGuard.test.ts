@@ -1,6 +1,8 @@
 // The take-out step run for real: nodes in scratch directories sharing one "CephFS" directory, each
 // answering the load balancer's check from a local HTTP server that says 503 while its drain flag
 // exists (like the nginx location in render/scripts/drain.ts). Stubs stand in for compose and docker.
+// The Docker data root move goes through the same guard: it runs here too, with stubs for Docker's
+// service and a daemon.json of its own.
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import * as fs from "fs";
@@ -9,6 +11,8 @@ import { AddressInfo } from "node:net";
 import * as os from "os";
 import * as path from "path";
 import { after, describe, it } from "node:test";
+import { requireFlavor } from "../../render/flavors";
+import { dockerDataRootScript } from "../../render/scripts/dockerDataRoot";
 import { drainFns } from "../../render/scripts/drain";
 import { serviceStateDir, takeOutScript } from "../../render/scripts/serviceGuard";
 import { composeFn } from "../../render/scripts/shell";
@@ -27,7 +31,7 @@ async function cluster(names: string[]) {
     fs.mkdirSync(dataPath, { recursive: true });
     // Harbor runs on every node: compose knows a proxy container and docker says it runs.
     fs.writeFileSync(path.join(bin, "docker-compose"), '#!/bin/bash\n[ -f docker-compose.yml ] || exit 1\n[ "$1 $2" = "ps -q" ] && echo proxy-id\nexit 0\n', { mode: 0o755 });
-    fs.writeFileSync(path.join(bin, "docker"), '#!/bin/bash\n[ "$1" = inspect ] && echo true\nexit 0\n', { mode: 0o755 });
+    dockerStubs(bin);
     const nodes: Node[] = [];
     for (const name of names) {
         const installDir = path.join(root, name, "opt", "harbor");
@@ -51,19 +55,57 @@ async function cluster(names: string[]) {
         fs.writeFileSync(f, `${word} ${Math.floor(Date.now() / 1000)}\n`);
         return word;
     };
-    /** The take-out step of one node; resolves with its exit status and output (the servers keep answering meanwhile). */
-    const takeOut = (n: Node, waitSeconds = 3, refuse?: string) => {
-        const s = takeOutScript(n.name, { installDir: n.installDir, dataPath, domain: "hub.example.test", refuse, waitSeconds }, [composeFn, drainFns(drainSettings)]);
-        return new Promise<{ status: number | null; stdout: string; stderr: string }>(resolve => {
-            const p = spawn("sh", ["-c", s.command], { env: { ...process.env, PATH: `${bin}:/usr/sbin:/usr/bin:/sbin:/bin` } });
+    /** Runs a node's script; resolves with its exit status and output (the servers keep answering meanwhile). */
+    const run = (s: { command: string; text: string }, env: Record<string, string> = {}) =>
+        new Promise<{ status: number | null; stdout: string; stderr: string }>(resolve => {
+            const p = spawn("sh", ["-c", s.command], { env: { ...process.env, ...env, PATH: `${bin}:/usr/sbin:/usr/bin:/sbin:/bin` } });
             let stdout = "", stderr = "";
             p.stdout.on("data", d => { stdout += d; });
             p.stderr.on("data", d => { stderr += d; });
             p.on("close", status => resolve({ status, stdout, stderr }));
             p.stdin.end(s.text);
         });
+    const guard = (n: Node, waitSeconds: number, refuse?: string) => ({ installDir: n.installDir, dataPath, domain: "hub.example.test", refuse, waitSeconds });
+    /** The take-out step of one node. */
+    const takeOut = (n: Node, waitSeconds = 3, refuse?: string) =>
+        run(takeOutScript(n.name, guard(n, waitSeconds, refuse), [composeFn, drainFns(drainSettings)]));
+    /**
+     * The Docker data root move of one node, from old-docker to new-docker in its directory. Docker
+     * here is a stub that answers from the data root its daemon.json named when it was started.
+     */
+    const move = (n: Node, waitSeconds: number) => {
+        const docker = path.join(n.installDir, "..", "docker-stub");
+        fs.mkdirSync(path.join(docker, "old-docker"), { recursive: true });
+        fs.writeFileSync(path.join(docker, "root"), path.join(docker, "old-docker"));
+        const f = requireFlavor("1.2.2");
+        const script = dockerDataRootScript(n.name, path.join(docker, "new-docker"), {
+            installDir: n.installDir, port: 8070, endpoint: { protocol: "http", domain: "hub.example.test" }, health: f.health,
+            drain: { drainSeconds: 0, checkIntervalSeconds: 1, fall: 1, rise: 0 }, composeFn: f.composeFn, guard: guard(n, waitSeconds),
+        }, path.join(docker, "daemon.json"));
+        // No boot unit in this sandbox's root: Harbor "comes back" without one (the health wait is the deploy's test).
+        return run(script, { STUB_DOCKER: docker, HARBOR_HA_SYSROOT: docker });
     };
-    return { nodes, state, takeOut };
+    return { nodes, state, takeOut, move };
+}
+
+/** docker, service and rsync for the data root move: Docker's data root is what daemon.json said at its last start. */
+function dockerStubs(bin: string): void {
+    fs.writeFileSync(path.join(bin, "docker"), `#!/bin/bash
+case "$1" in
+  inspect) echo true ;;
+  info) [ "\${2:-}" = --format ] && cat "$STUB_DOCKER/root" ;;
+  images | ps) echo one ;;
+esac
+exit 0
+`, { mode: 0o755 });
+    const service = `#!/bin/bash
+echo "$*" >>"$STUB_DOCKER/calls"
+case "$*" in
+  *start*) python3 -c 'import json, sys; print(json.load(open(sys.argv[1]))["data-root"])' "$STUB_DOCKER/daemon.json" >"$STUB_DOCKER/root" ;;
+esac
+`;
+    for (const tool of ["service", "systemctl"]) fs.writeFileSync(path.join(bin, tool), service, { mode: 0o755 });
+    fs.writeFileSync(path.join(bin, "rsync"), "#!/bin/sh\nexit 0\n", { mode: 0o755 });
 }
 
 describe("taking a node out of service", () => {
@@ -134,5 +176,33 @@ describe("taking a node out of service", () => {
         const r = await c.takeOut(c.nodes[0]);
         assert.equal(r.status, 0, r.stderr);
         assert.match(r.stdout, /^harbor-1: not serving; nothing to take out$/m);
+    });
+});
+
+describe("a Docker data root move takes its node out like a deploy", () => {
+    it("waits while another node is out; once it is back the move drains, moves, and says the node is in service again", async () => {
+        const c = await cluster(["harbor-1", "harbor-2", "harbor-3"]);
+        c.state("harbor-2", "out"); c.state("harbor-3", "in");
+        setTimeout(() => c.state("harbor-2", "in"), 2500);
+        const r = await c.move(c.nodes[0], 30);
+        assert.equal(r.status, 0, r.stderr);
+        assert.match(r.stdout, /^harbor-1: waiting until harbor-2 is back in service$/m);
+        const waited = r.stdout.indexOf("harbor-2 back in service");
+        assert.ok(waited >= 0 && waited < r.stdout.indexOf("harbor-1: drained"), "drained only once harbor-2 was back");
+        assert.match(r.stdout, /moved from .*old-docker to .*new-docker/);
+        assert.ok(!fs.existsSync(c.nodes[0].flag), "undrained");
+        assert.equal(c.state("harbor-1"), "in");
+    });
+
+    it("refuses while another node stays out, before Docker or daemon.json is touched", async () => {
+        const c = await cluster(["harbor-1", "harbor-2"]);
+        c.state("harbor-2", "out");
+        const r = await c.move(c.nodes[0], 3);
+        assert.equal(r.status, 1);
+        assert.match(r.stderr, /^harbor-1: not taken out of service: harbor-2 out of service for 3s/m);
+        const docker = path.join(c.nodes[0].installDir, "..", "docker-stub");
+        assert.deepEqual(fs.readdirSync(docker).sort(), ["old-docker", "root"], "no daemon.json, backup, new data root or service call");
+        assert.ok(!fs.existsSync(c.nodes[0].flag), "not drained");
+        assert.equal(c.state("harbor-1"), undefined);
     });
 });

@@ -195,6 +195,8 @@ echo "harbor_registry_user:\\$2y\\$05\\$random" > common/config/registry/passwd
 echo "services: {}" > docker-compose.yml
 echo prepared >> prepare.log`);
     stub(bin, "mountpoint", "exit 0");
+    // The boot unit goes into the sandbox's root (HARBOR_HA_SYSROOT), never the test machine's.
+    stub(bin, "systemctl", "exit 0");
     stub(bin, "docker", `[ "$1 $2" = "compose version" ] && exit 0; echo "$*" >> ${JSON.stringify(path.join(root, "docker.log"))}`);
     // What core's /api/v2.0/health answers: healthy unless the test writes another body.
     fs.writeFileSync(path.join(root, "health.json"), '{"status":"healthy","components":[{"name":"core","status":"healthy"},{"name":"database","status":"healthy"}]}');
@@ -208,7 +210,7 @@ function deploy(s: ReturnType<typeof sandbox>, secretkey = shared.secretkey) {
     const files = f.renderNodeFiles({ "harbor.yml.tmpl": template }, { ...settings, dataPath: s.l.dataPath, shared: { ...shared, secretkey } }, s.l);
     const script = f.deployScript(s.l, "harbor-1", { protocol: "http", domain: "hub.example.test" }, drainSettings, testCluster);
     return spawnSync("sh", ["-c", script.command], {
-        input: script.text + encodeBundle(files), encoding: "utf8", env: { ...process.env, PATH: `${s.bin}:/usr/sbin:/usr/bin:/sbin:/bin` },
+        input: script.text + encodeBundle(files), encoding: "utf8", env: { ...process.env, PATH: `${s.bin}:/usr/sbin:/usr/bin:/sbin:/bin`, HARBOR_HA_SYSROOT: s.root },
     });
 }
 

@@ -58,6 +58,10 @@ describe("validateConfig", () => {
         assert.equal(cfg.ceph.client, "fuse");
     });
 
+    it("fails on an adoptCluster that is not a cluster ID", () => expectProblem(c => { c.adoptCluster = "cluster-1"; }, "adoptCluster", /is not a cluster ID: 16 hex digits/));
+    it("accepts the cluster ID a refusal names as adoptCluster", () => {
+        assert.equal(validateConfig(raw({ ...good(), adoptCluster: "0123456789abcdef" })).adoptCluster, "0123456789abcdef");
+    });
     it("fails on fewer than 2 nodes", () => expectProblem(c => { c.nodes = c.nodes.slice(0, 1); }, "nodes", /at least 2 nodes, got 1/));
     it("fails on a duplicate host", () => expectProblem(c => { c.nodes[2].sshPort = 2201; }, "nodes[2].host", /duplicate host 127\.0\.0\.1:2201 \(also nodes\[0\]\)/));
     it("fails on a duplicate node name", () => expectProblem(c => { c.nodes[1].name = "harbor-1"; }, "nodes[1].name", /duplicate node name/));
