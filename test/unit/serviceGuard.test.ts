@@ -21,7 +21,7 @@ import { drainSettings, writePeers } from "../mocks";
 const servers: http.Server[] = [];
 after(() => servers.forEach(s => s.close()));
 
-interface Node { name: string; installDir: string; flag: string; url: string; body: string }
+interface Node { name: string; installDir: string; flag: string; url: string; body: string; server?: http.Server }
 
 async function cluster(names: string[]) {
     const root = fs.mkdtempSync(path.join(os.tmpdir(), "harbor-ha-guard-"));
@@ -43,6 +43,7 @@ async function cluster(names: string[]) {
             res.writeHead(200); res.end(node.body);
         });
         servers.push(server);
+        node.server = server;
         await new Promise<void>(r => server.listen(0, "127.0.0.1", r));
         node.url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/harbor-ha/health`;
         nodes.push(node);
@@ -108,7 +109,9 @@ esac
     fs.writeFileSync(path.join(bin, "rsync"), "#!/bin/sh\nexit 0\n", { mode: 0o755 });
 }
 
-describe("taking a node out of service", () => {
+// Each test has a cluster of its own (directories, servers, lock): they run side by side, since most
+// of their time is the guard's own waiting.
+describe("taking a node out of service", { concurrency: true }, () => {
     it("goes out at once when every other node is in service: drained, and it says so on the shared volume", async () => {
         const c = await cluster(["harbor-1", "harbor-2", "harbor-3"]);
         c.state("harbor-2", "in"); c.state("harbor-3", "in");
@@ -154,7 +157,7 @@ describe("taking a node out of service", () => {
     it("does not wait for a node that has never served (added to the stack, not deployed yet)", async () => {
         const c = await cluster(["harbor-1", "harbor-2", "harbor-3"]);
         c.state("harbor-2", "in");
-        servers.at(-1)!.close();
+        c.nodes[2].server!.close();
         const r = await c.takeOut(c.nodes[0]);
         assert.equal(r.status, 0, r.stderr);
     });
@@ -179,7 +182,7 @@ describe("taking a node out of service", () => {
     });
 });
 
-describe("a Docker data root move takes its node out like a deploy", () => {
+describe("a Docker data root move takes its node out like a deploy", { concurrency: true }, () => {
     it("waits while another node is out; once it is back the move drains, moves, and says the node is in service again", async () => {
         const c = await cluster(["harbor-1", "harbor-2", "harbor-3"]);
         c.state("harbor-2", "out"); c.state("harbor-3", "in");
