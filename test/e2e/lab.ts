@@ -217,24 +217,6 @@ docker image inspect --format '{{.Id}}' ${registry}/${repoTag}`, `${s.adminPassw
     return out;
 }
 
-/** A login followed by N pulls through an address; the login and each pull count once, each pull downloads the layer. */
-export function pulls(s: Stack, n: number, registry: string, repoTag: string): Attempts {
-    const ref = `${registry}/${repoTag}`;
-    const out = clientExec(`read -r pw
-if ! out=$(printf '%s' "$pw" | docker login -u admin --password-stdin ${registry} 2>&1); then
-  # Without a login every pull would fail: each counts as failed.
-  for i in $(seq ${n}); do echo "fail login: $(printf '%s' "$out" | tr '\\n' ' ')"; done
-  exit 0
-fi
-for i in $(seq ${n}); do
-  for r in $(docker images --format '{{.Repository}}:{{.Tag}}' | grep -F '/${repoTag}' || true); do docker image rm -f "$r" >/dev/null 2>&1 || true; done
-  if out=$(docker pull ${ref} 2>&1) && printf '%s' "$out" | grep -q 'Pull complete'; then echo ok
-  elif [ -n "$out" ] && docker image inspect ${ref} >/dev/null 2>&1; then echo "fail no layer downloaded: $(printf '%s' "$out" | tr '\\n' ' ')"
-  else ${classify}; fi
-done`, `${s.adminPassword}\n`);
-    return tally(out);
-}
-
 /** curl from the client to one node (by its address, the domain resolved to it) over TLS with the cluster CA. */
 export function nodeCurl(s: Stack, address: string, args: string): string {
     return `curl -sS -m 10 --cacert /root/ca.crt --resolve ${s.domain}:${s.port}:${address} ${args}`;

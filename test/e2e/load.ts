@@ -60,9 +60,13 @@ pulls() {
   if o=$(printf '%s' "$pw" | docker login -u admin --password-stdin ${s.host} 2>&1); then line login ok
   else line login fail "$(printf '%s' "$o" | tr '\\n' ' ')"; fi
   while [ ! -e ${stopFile} ]; do
-    docker image rm -f ${s.host}/${repoTag} >/dev/null 2>&1 || true
+    # Every local name of the image (a push or pull through one node left one too): its only layer
+    # goes with the last, so the pull must download it, and one that downloads nothing did not pull.
+    for ref in $(docker images --format '{{.Repository}}:{{.Tag}}' | awk -v t="/${repoTag}" 'substr($0, length($0) - length(t) + 1) == t'); do
+      docker image rm -f "$ref" >/dev/null 2>&1 || true
+    done
     t0=$(date +%s.%N)
-    if o=$(docker pull ${s.host}/${repoTag} 2>&1); then line pull ok
+    if o=$(docker pull ${s.host}/${repoTag} 2>&1) && printf '%s' "$o" | grep -q 'Pull complete'; then line pull ok
     else line pull fail "$(printf '%s' "$o" | tr '\\n' ' ')"; fi
   done
 }
@@ -92,8 +96,8 @@ touch ${out}.done`;
 }
 
 export interface Load {
-    /** Attempts ended so far, counted without stopping anything. */
-    count(): number;
+    /** The attempts ended so far, read without stopping anything. */
+    sofar(): LoadResult;
     /** Stops every loop, waits for the attempts in progress and counts them. */
     stop(): LoadResult;
 }
@@ -111,10 +115,11 @@ export function startLoad(s: Stack, repoTag: string): Load {
     const stop = path.join(dir, "stop");
     const host = spawn("bash", ["-c", hostScript(s, ca, out, stop)], { detached: true, stdio: "ignore" });
     host.unref();
+    // A loop may be writing its last line: only whole lines count.
+    const whole = (t: string) => t.slice(0, t.lastIndexOf("\n") + 1);
     return {
-        count(): number {
-            const lines = (t: string) => t.split("\n").filter(l => l.trim() !== "").length;
-            return Number(clientExec("cat /tmp/harbor-ha-load.out 2>/dev/null | wc -l").trim()) + (fs.existsSync(out) ? lines(fs.readFileSync(out, "utf8")) : 0);
+        sofar(): LoadResult {
+            return tallyLines(whole(clientExec("cat /tmp/harbor-ha-load.out 2>/dev/null || true")) + (fs.existsSync(out) ? whole(fs.readFileSync(out, "utf8")) : ""));
         },
         stop(): LoadResult {
             clientExec(`touch ${stopFile}`);

@@ -201,7 +201,7 @@ export function upgradeAcrossReleases(start: Stack, tag: string, releases: Upgra
 
     // The stack's own release, same schema: node by node, under load. The cluster certificate is
     // re-issued in the same up, so 2.x's deploy is seen putting a new one in prepare's hands on every
-    // node (that a renewal alone redeploys the nodes is the 1.x figure's: the trigger is shared).
+    // node (that a renewal alone changes every node's deploy is test/unit/rolling.test.ts's).
     setRelease(s, ownRelease, ownInstaller);
     const certBefore = certificateState(s);
     const rolling = startVersionProbe(s);

@@ -6,7 +6,7 @@ import { spawnSync } from "node:child_process";
 import * as path from "path";
 import { between, describeLatency, describeLoad, describeTimeline, lbEvents, loadLoops, LoadResult, sleepMs, startLoad, timeline } from "./load";
 import {
-    adminApi, Attempts, cache, clientExec, fmtAttempts, inVm, installerVariant, labDocker, labDockerOk, lbLog, lbStates, log, logins, pulumi, repo, stackArgs, pullThrough, pulls, pushThrough, readStack, servedKeys, Stack, stackConfig,
+    adminApi, Attempts, cache, clientExec, fmtAttempts, inVm, installerVariant, labDocker, labDockerOk, lbLog, lbStates, log, logins, pulumi, repo, stackArgs, pullThrough, pushThrough, readStack, servedKeys, Stack, stackConfig,
     startClient, uiCurrentUser, uiLogin, unshareKeys, unshareSecretKey, unshareSessions, waitHealthy,
 } from "./lab";
 import {
@@ -160,24 +160,6 @@ export function unsharedSecretKeyFails(s: Stack, tag: string): Outcome[] {
     ];
 }
 
-/** One VM stopped: the load balancer's health checks take it out; every attempt after that counts. */
-export function nodeLost(s: Stack, tag: string, n = 50): Outcome[] {
-    const lost = s.nodes[1];
-    labDocker(["stop", "-t", "10", lost.vm]);
-    try {
-        // Let the load balancer's health check see it (3 failed checks, 2 s apart).
-        sleepMs(10_000);
-        const l = logins(s, n);
-        const p = pulls(s, 10, s.host, `library/harbor-ha-probe:${tag}`);
-        return [
-            { name: `logins with ${lost.name} stopped`, figure: fmt(l), ok: l.ok === n && l.total === n },
-            { name: `pulls (layer downloaded) with ${lost.name} stopped`, figure: fmt(p), ok: p.ok === 10 && p.total === 10 },
-        ];
-    } finally {
-        labDocker(["start", lost.vm]);
-    }
-}
-
 /** At least this many requests make a figure under load. */
 const minRequests = 1000;
 
@@ -310,13 +292,13 @@ function installerPath(s: Stack): string | undefined {
  * node has it unpacked (the sha256 the deploy recorded equals the stack output) and runs containers
  * made from it (created during the up).
  */
-export function rollingInstallerChange(s: Stack, tag: string, name = "rolling installer change", alsoFromOutput?: (out: string) => Outcome[]): Outcome[] {
+export function rollingInstallerChange(s: Stack, tag: string, name = "rolling installer change", alsoFromOutput?: (out: string) => Outcome[], extra: string[] = []): Outcome[] {
     const current = installerPath(s);
     if (!current) return [{ name, figure: "the stack's installer has no path (a url): nothing to make a variant of", ok: false }];
     const variant = installerVariant(current, tag);
     pulumi(["config", "set", "--path", "harbor-ha:installer.path", variant, ...stackArgs(s.name)]);
     const from = Date.now() / 1000;
-    const outcomes = upUnderLoad(s, tag, name, [], alsoFromOutput);
+    const outcomes = upUnderLoad(s, tag, name, extra, alsoFromOutput);
     const want = pulumi(["stack", "output", "--stack", s.name, "installerSha256"]).trim();
     const created = proxyCreated(s);
     for (const n of s.nodes) {
@@ -403,6 +385,18 @@ export function rollingCertificateRenewal(s: Stack, tag: string): Outcome[] {
 }
 
 /**
+ * A new installer and the cluster certificate re-issued in one `pulumi up` under load: one take-out
+ * per node brings both (the certificate is one of the deploy's files), so each node must run the
+ * new installer and serve the new certificate afterwards, one node out at a time. That a renewal
+ * alone changes every node's deploy is a unit test's (test/unit/rolling.test.ts).
+ */
+export function rollingInstallerChangeAndRenewal(s: Stack, tag: string): Outcome[] {
+    const before = certificateState(s);
+    const outcomes = rollingInstallerChange(s, tag, "rolling installer change with the certificate renewed", undefined, renewCertificateArgs(s));
+    return [...outcomes, ...renewedEverywhere(s, before, certificateState(s))];
+}
+
+/**
  * Docker's data root moved to a data disk on every node under load (the seed's third article): a
  * move stops Docker and the node's Harbor with it, so it must go like every other change, node by
  * node, drained first and back in once healthy; each node keeps an image it had before.
@@ -433,11 +427,16 @@ function kinds(failures: { kind: string }[]): string {
     return Object.entries(n).map(([k, v]) => `${k} ${v}`).join(", ");
 }
 
+/** While a node is down, at least this many logins and pulls (its layer downloaded) must end, all ok. */
+export const whileDown = { login: 50, pull: 10 };
+
 /**
  * A VM killed outright under load (no drain): only the requests in flight to it may fail, until
- * the load balancer has taken it out; then none. Started again soon after, as a quick reboot
- * would be (before Ceph's session_timeout has ended its old CephFS session), its Harbor comes back
- * by itself, and the load, kept on until it is back, must not notice: nothing may fail meanwhile.
+ * the load balancer has taken it out. From then on the node is lost: every request must succeed,
+ * logins and pulls through the load balancer among them (at least `whileDown` of each, however
+ * fast this machine is). Started again soon after, as a quick reboot would be (before Ceph's
+ * session_timeout has ended its old CephFS session), its Harbor comes back by itself, and the
+ * load, kept on until it is back, must not notice: nothing may fail meanwhile.
  */
 export function nodeKilled(s: Stack, tag: string): Outcome[] {
     const lost = s.nodes[1];
@@ -452,14 +451,17 @@ export function nodeKilled(s: Stack, tag: string): Outcome[] {
     try {
         sleepMs(5000);
         killedAt = Date.now() / 1000;
-        const atKill = load.count();
         labDocker(["kill", lost.vm]);
         while (!/^DOWN/.test(lbStates()[lost.name] ?? "") && Date.now() / 1000 - killedAt < 60) sleepMs(200);
         excludedAt = Date.now() / 1000;
         // After the exclusion every request must succeed: 20 s of them, and enough that the figure
         // counts (however fast this machine is).
         sleepMs(20_000);
-        for (let i = 0; i < 120 && load.count() - atKill < minRequests / 2; i++) sleepMs(1000);
+        const enough = () => {
+            const down = between(load.sofar(), excludedAt);
+            return down.total >= minRequests / 2 && Object.entries(whileDown).every(([k, n]) => (down.byKind[k]?.total ?? 0) >= n);
+        };
+        for (let i = 0; i < 120 && !enough(); i++) sleepMs(1000);
         startedAt = Date.now() / 1000;
         labDocker(["start", lost.vm]);
         while (lbStates()[lost.name] !== "UP" && Date.now() / 1000 - startedAt < 300) sleepMs(500);
@@ -472,17 +474,24 @@ export function nodeKilled(s: Stack, tag: string): Outcome[] {
     const back = ((rejoined ? Date.now() / 1000 - 10 : Date.now() / 1000) - startedAt).toFixed(0);
     // From the kill: only the attempts open to the node when it died may fail (one per load loop at
     // most); none before the kill, none once the load balancer has excluded it.
-    const down = between(r, killedAt, startedAt);
+    const fromKill = between(r, killedAt, startedAt);
     const inFlight = between(r, killedAt, excludedAt).failures;
-    const outside = [...between(r, 0, killedAt).failures, ...between(r, excludedAt, startedAt).failures];
+    const before = between(r, 0, killedAt).failures;
+    const down = between(r, excludedAt, startedAt);
     const rejoin = between(r, startedAt);
+    const kind = (k: string) => down.byKind[k] ?? { ok: 0, total: 0 };
     return [
         {
             name: `${lost.name} killed under load`,
-            figure: `${down.ok}/${down.total} ok, ${inFlight.length} failed in flight (bound ${loadLoops}) in the ${(excludedAt - killedAt).toFixed(1)}s until the load balancer excluded it` +
+            figure: `${fromKill.ok}/${fromKill.total} ok, ${inFlight.length} failed in flight (bound ${loadLoops}) in the ${(excludedAt - killedAt).toFixed(1)}s until the load balancer excluded it` +
                 (inFlight.length ? ` (${kinds(inFlight)}; e.g. ${inFlight[0].kind} ${inFlight[0].detail.slice(0, 160)})` : "") +
-                (outside.length ? `; ${outside.length} failed outside [kill, exclusion]: ${outside[0].kind} ${outside[0].detail.slice(0, 200)}` : ""),
-            ok: outside.length === 0 && inFlight.length <= loadLoops && excludedAt - killedAt < 60 && down.total >= minRequests / 2,
+                (before.length ? `; ${before.length} failed before the kill: ${before[0].kind} ${before[0].detail.slice(0, 200)}` : ""),
+            ok: before.length === 0 && inFlight.length <= loadLoops && excludedAt - killedAt < 60 && fromKill.total >= minRequests / 2,
+        },
+        {
+            name: `with ${lost.name} lost, logins and pulls (layer downloaded) through the load balancer`,
+            figure: `${describeLoad(down)} in the ${(startedAt - excludedAt).toFixed(0)}s from its exclusion until it was started again`,
+            ok: down.failures.length === 0 && Object.entries(whileDown).every(([k, n]) => kind(k).ok >= n),
         },
         {
             name: `${lost.name} rejoined by itself`,
@@ -550,8 +559,6 @@ if (require.main === module) {
         step("a node that loses the database", () => databaseLostTakesNodeOut(s));
         step("a node that loses Redis", () => redisLostTakesNodeOut(s));
     }
-    step("a node lost", () => nodeLost(s, tag));
-    step("every node healthy again", allHealthy);
     if (s.generation === 1) {
         step("rolling installer change", () => rollingInstallerChange(s, tag));
         step("rolling certificate renewal", () => rollingCertificateRenewal(s, tag));

@@ -3,6 +3,7 @@
 import assert from "node:assert/strict";
 import { after, describe, it } from "node:test";
 import { decodeBundle } from "../../render/bundle";
+import { stageDir, staged } from "../../render/scripts/stage";
 import { assertHeldWorkWaiting, byType, fixtureInstaller, plain, plainConfig, promiseOf, registered, runStack, settled, splitStdin } from "../mocks";
 
 after(() => assertHeldWorkWaiting("the held deploys"));
@@ -55,6 +56,32 @@ describe("Docker data roots moved on a new cluster", () => {
         await runStack(withDataRoots(), undefined, { held: ["cluster-harbor-1-docker-data-root-move"] });
         await settled(["cluster-harbor-1-docker-data-root-move"]);
         assert.ok(!registered("cluster-harbor-2-docker-data-root-move") && !registered("cluster-harbor-3-docker-data-root-move"));
+    });
+});
+
+describe("a cluster certificate renewed on a running cluster", () => {
+    it("changes every node's deploy in place, its certificate and key the only files that differ, so each node is taken out first", async () => {
+        const installer = fixtureInstaller();
+        // Another renewal window is another certificate (the mocks make one per distinct inputs).
+        const deploys = async (renewBeforeDays: number) => {
+            await runStack({ ...plainConfig(installer), tls: { renewBeforeDays } }, undefined, { deployed: { harborVersion: "1.2.2" } });
+            await settled(["cluster-harbor-3-deploy"]);
+            const inputs = (name: string) => byType("command:remote:Command").find(r => r.name === name)!.inputs;
+            return [1, 2, 3].map(i => ({
+                files: new Map(decodeBundle(splitStdin(inputs(`cluster-harbor-${i}-deploy`).stdin).data).map(f => [f.path, f.content])),
+                takeOut: plain(inputs(`cluster-harbor-${i}-take-out`).triggers),
+                replace: plain(inputs(`cluster-harbor-${i}-deploy`).triggers),
+            }));
+        };
+        const before = await deploys(30);
+        const after = await deploys(31);
+        for (const [i, b] of before.entries()) {
+            const a = after[i];
+            const changed = [...new Set([...b.files.keys(), ...a.files.keys()])].filter(p => b.files.get(p) !== a.files.get(p)).sort();
+            assert.deepEqual(changed, [`${stageDir}/${staged.tlsCert}`, `${stageDir}/${staged.tlsKey}`].sort(), `harbor-${i + 1}`);
+            assert.notDeepEqual(a.takeOut, b.takeOut, `harbor-${i + 1} is not taken out for the new certificate`);
+            assert.deepEqual(a.replace, b.replace, `harbor-${i + 1}'s deployment is replaced, not updated`);
+        }
     });
 });
 
