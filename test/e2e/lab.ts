@@ -201,6 +201,16 @@ echo "$id"`, `${s.adminPassword}\n`).trim();
 }
 
 /**
+ * Shell that removes every local name of `<registry>/<repoTag>` on the client, whichever registry
+ * address it came through: its only layer goes with the last, so the next pull must download it.
+ */
+export function forgetImage(repoTag: string): string {
+    return `for ref in $(docker images --format '{{.Repository}}:{{.Tag}}' | awk -v t=${JSON.stringify(`/${repoTag}`)} 'substr($0, length($0) - length(t) + 1) == t'); do
+  docker image rm -f "$ref" >/dev/null 2>&1 || true
+done`;
+}
+
+/**
  * Pulls a pushed image through an address with no local copy of it left: the layer is downloaded
  * through that address ("Pull complete"). Returns the image ID.
  */
@@ -208,9 +218,7 @@ export function pullThrough(s: Stack, registry: string, repoTag: string): string
     const out = clientExec(`read -r pw
 set -e
 printf '%s' "$pw" | docker login -u admin --password-stdin ${registry} >/dev/null
-for ref in $(docker images --format '{{.Repository}}:{{.Tag}}' | grep -F '/${repoTag}' || true); do
-  docker image rm -f "$ref" >/dev/null
-done
+${forgetImage(repoTag)}
 pulled=$(docker pull ${registry}/${repoTag})
 printf '%s\\n' "$pulled" | grep -q 'Pull complete' || { echo "no layer was downloaded: $pulled" >&2; exit 1; }
 docker image inspect --format '{{.Id}}' ${registry}/${repoTag}`, `${s.adminPassword}\n`).trim();

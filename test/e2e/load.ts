@@ -6,7 +6,7 @@ import { spawn } from "node:child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { client, clientExec, labDocker, Stack } from "./lab";
+import { client, clientExec, forgetImage, labDocker, Stack } from "./lab";
 
 export interface Failure {
     at: number;
@@ -60,11 +60,8 @@ pulls() {
   if o=$(printf '%s' "$pw" | docker login -u admin --password-stdin ${s.host} 2>&1); then line login ok
   else line login fail "$(printf '%s' "$o" | tr '\\n' ' ')"; fi
   while [ ! -e ${stopFile} ]; do
-    # Every local name of the image (a push or pull through one node left one too): its only layer
-    # goes with the last, so the pull must download it, and one that downloads nothing did not pull.
-    for ref in $(docker images --format '{{.Repository}}:{{.Tag}}' | awk -v t="/${repoTag}" 'substr($0, length($0) - length(t) + 1) == t'); do
-      docker image rm -f "$ref" >/dev/null 2>&1 || true
-    done
+    # A push or pull through one node left a name of its own: a pull that downloads nothing did not pull.
+    ${forgetImage(repoTag)}
     t0=$(date +%s.%N)
     if o=$(docker pull ${s.host}/${repoTag} 2>&1) && printf '%s' "$o" | grep -q 'Pull complete'; then line pull ok
     else line pull fail "$(printf '%s' "$o" | tr '\\n' ' ')"; fi

@@ -379,8 +379,13 @@ export function renewedEverywhere(s: Stack, before: CertificateState, after: Cer
  * node serves the old one; after, every node serves the new one, the stack's tlsCertFingerprint.
  */
 export function rollingCertificateRenewal(s: Stack, tag: string): Outcome[] {
+    return withRenewal(s, renew => upUnderLoad(s, tag, "rolling certificate renewal", renew));
+}
+
+/** `up` run with the certificate's --replace, then the renewal's figures: old served before, new after. */
+function withRenewal(s: Stack, up: (renew: string[]) => Outcome[]): Outcome[] {
     const before = certificateState(s);
-    const outcomes = upUnderLoad(s, tag, "rolling certificate renewal", renewCertificateArgs(s));
+    const outcomes = up(renewCertificateArgs(s));
     return [...outcomes, ...renewedEverywhere(s, before, certificateState(s))];
 }
 
@@ -391,9 +396,7 @@ export function rollingCertificateRenewal(s: Stack, tag: string): Outcome[] {
  * alone changes every node's deploy is a unit test's (test/unit/rolling.test.ts).
  */
 export function rollingInstallerChangeAndRenewal(s: Stack, tag: string): Outcome[] {
-    const before = certificateState(s);
-    const outcomes = rollingInstallerChange(s, tag, "rolling installer change with the certificate renewed", undefined, renewCertificateArgs(s));
-    return [...outcomes, ...renewedEverywhere(s, before, certificateState(s))];
+    return withRenewal(s, renew => rollingInstallerChange(s, tag, "rolling installer change with the certificate renewed", undefined, renew));
 }
 
 /**
