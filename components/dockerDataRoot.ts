@@ -44,7 +44,7 @@ export class DockerDataRoot extends pulumi.ComponentResource {
                 const f = requireFlavor(version);
                 const endpoint = { protocol, domain };
                 return {
-                    installDir, port, endpoint, health: f.health, drain: drain as DrainSettings, composeFn: f.composeFn,
+                    installDir, port, checkPort: healthPort, endpoint, health: f.health, drain: drain as DrainSettings, composeFn: f.composeFn,
                     guard: guardSpec(f, { installDir, dataPath, port, healthPort }, endpoint),
                 };
             });

@@ -14,6 +14,11 @@ export interface HealthCheck {
     expect: string;
     /** Text the body must not contain (a component reported unhealthy). */
     refuse?: string;
+    /**
+     * A path on the node's check port (plain HTTP, asked on the node) that must answer 2xx too:
+     * 1.x's load balancer check without the drain flag, which also covers the registry.
+     */
+    ready?: string;
 }
 
 /** A Python version range, e.g. 2.7 only, or 3.0 to 3.11. */

@@ -4,7 +4,7 @@ import { BundleFile } from "../bundle";
 import { transformCompose } from "../composeTransform";
 import { composeFn, q, readBundleFn, remoteScript, RemoteScript, sq } from "../scripts/shell";
 import { serviceGuardFns } from "../scripts/serviceGuard";
-import { drainCheckPath, drainFns, drainLocation, drainServer, DrainSettings, nginxConfD } from "../scripts/drain";
+import { drainCheckPath, drainFns, drainServer, DrainSettings, nginxConfD, readyCheckPath, registryThenUiLocations } from "../scripts/drain";
 import { installBootUnitScript } from "../scripts/boot";
 import { writeRecordScript } from "../scripts/record";
 import { stageDir, staged, waitHealthyScript } from "../scripts/harborNode";
@@ -24,6 +24,21 @@ const files = {
 const drainConf = "nginx/harbor-ha-health.server.conf";
 /** What the https template has and the http one lacks (1.1-1.5 alike). */
 const serverInclude = "include /etc/nginx/conf.d/*.server.conf;";
+
+/** The port Harbor's nginx serves clients on inside its container (nginx.https.conf / nginx.http.conf). */
+function proxyContainerPort(protocol: "http" | "https"): number {
+    return protocol === "https" ? 443 : 80;
+}
+
+/** Harbor's own server, seen from inside its proxy container. */
+function frontDoor(protocol: "http" | "https"): string {
+    return `${protocol}://127.0.0.1:${proxyContainerPort(protocol)}`;
+}
+
+/** The load balancer's check on its own port: the registry through the front door, then the ui's health. */
+export function checkServerConf(healthPort: number, protocol: "http" | "https"): string {
+    return drainServer(healthPort, registryThenUiLocations(frontDoor(protocol), "ui", "/api/systeminfo"));
+}
 
 /** Where prepare leaves the token keypair (it rewrites common/config on every run). */
 const tokenKeyPath = "common/config/ui/private_key.pem";
@@ -59,8 +74,8 @@ export function harborV1(version: string, minor: number): Flavor {
         // Encrypts settings stored in the shared database and config store (adminserver, replication targets).
         sharedSecrets: [{ name: "secretkey", length: 16 }],
         // /api/systeminfo exists in every 1.x and asks the adminserver on each call; 1.5's /api/ping
-        // answers without checking anything.
-        health: { path: "/api/systeminfo", expect: "registry_url" },
+        // answers without checking anything. Neither covers the registry: the ready check does.
+        health: { path: "/api/systeminfo", expect: "registry_url", ready: readyCheckPath },
         composeFn,
         upgradePlan: deployed => upgradePlanV1(deployed, version),
         renderNodeFiles: (installer, s, l) => renderNodeFiles(installer, s, l, keys, replacedServices),
@@ -100,11 +115,11 @@ function renderNodeFiles(installer: Readonly<Record<string, string>>, s: NodeSet
                 dataVolumePrefix: "/data", dataPath: l.dataPath, dropServices,
                 // RESET=true reloads every setting from the node's env at each start, so no node needs another's copy.
                 nodeLocal: k.jsonConfigStore ? { "/data/config": adminserverConfigDir(l.installDir) } : undefined,
-                proxyService: "proxy", proxyPorts: [`${l.port}:${s.protocol === "https" ? 443 : 80}`, `${l.healthPort}:${l.healthPort}`],
+                proxyService: "proxy", proxyPorts: [`${l.port}:${proxyContainerPort(s.protocol)}`, `${l.healthPort}:${l.healthPort}`],
             }),
         },
         { path: files.nginxHttp, mode: "0644", content: withServerInclude(read(files.nginxHttp)) },
-        { path: `${stageDir}/${drainConf}`, mode: "0644", content: drainServer(l.healthPort, drainLocation("ui", "/api/systeminfo")) },
+        { path: `${stageDir}/${drainConf}`, mode: "0644", content: checkServerConf(l.healthPort, s.protocol) },
         { path: files.adminserverEnv, mode: "0600", content: renderAdminserverEnv(read(files.adminserverEnv), s) },
         { path: files.uiEnv, mode: "0600", content: renderUiEnv(read(files.uiEnv), s) },
         { path: `${stageDir}/${staged.tokenKey}`, mode: "0600", content: s.tokenPrivateKeyPem },
@@ -172,7 +187,7 @@ drain_node
 # Recreate every container: each must read the new config and keys (a bind-mounted file keeps its
 # old inode), and the proxy resolves the others' addresses only when it starts.
 compose up -d --force-recreate >>"$log" 2>&1 || fail "docker-compose up"
-${waitHealthyScript(f.health, l.port, nodeName, e, 180)}
+${waitHealthyScript(f.health, l.port, nodeName, e, 180, l.healthPort)}
 ${installBootUnitScript(l.installDir, l.mountPoint, f.composeFn)}
 ${writeRecordScript({ version: f.version, schema: undefined, cluster })}
 undrain_node

@@ -161,7 +161,7 @@ cat "$stage/${passwd}" >common/config/registry/passwd
 install -D -m 0644 "$stage/${drainConf}" ${q(`${nginxConfD}/harbor.${e.protocol}.${drainConf}`)}
 # Recreate every container: each reads the new config, and the proxy resolves the others at start.
 compose up -d --force-recreate >>"$log" 2>&1 || fail "docker compose up"
-${waitHealthyScript(f.health, l.port, nodeName, e, 240)}
+${waitHealthyScript(f.health, l.port, nodeName, e, 240, l.healthPort)}
 ${installBootUnitScript(l.installDir, l.mountPoint, f.composeFn)}
 ${writeRecordScript({ version: f.version, schema: schemaVersion(f.version), cluster })}
 undrain_node

@@ -50,6 +50,8 @@ wait_docker() { for _ in $(seq 1 60); do docker info >/dev/null 2>&1 && return 0
 export interface HarborOnNode {
     installDir: string;
     port: number;
+    /** The load balancer's check port (the flavor's ready check is asked there). */
+    checkPort: number;
     endpoint: ClientEndpoint;
     health: HealthCheck;
     drain: DrainSettings;
@@ -83,7 +85,7 @@ harbor_back() {
   ${sysrootLine}
   if [ -x "$sysroot"${q(bootUnit.script)} ] && [ -f docker-compose.yml ]; then
     "$sysroot"${q(bootUnit.script)} "$dir" >>"$log" 2>&1 || fail ${q(bootUnit.script)}
-    ${waitHealthyScript(h.health, h.port, nodeName, h.endpoint, 240).split("\n").join("\n    ")}
+    ${waitHealthyScript(h.health, h.port, nodeName, h.endpoint, 240, h.checkPort).split("\n").join("\n    ")}
     echo "\${healthy%%, deployed*} again after the move"
   fi
   undrain_node

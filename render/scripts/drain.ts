@@ -39,6 +39,42 @@ location = ${at} {
 `;
 }
 
+/**
+ * Path of the same check without the drain flag (1.x): what the deploy waits for before it undrains,
+ * so a node that would not pass the load balancer's check is never reported healthy.
+ */
+export const readyCheckPath = "/harbor-ha/ready";
+const uiCheckPath = "/harbor-ha/ui";
+
+/**
+ * 1.x's check locations. Harbor 1.x has no health endpoint that covers the registry
+ * (/api/systeminfo asks only the adminserver), so the check asks the registry first, through the
+ * node's own front door (`frontDoor`, inside the proxy container) the way clients reach it: 1.1's
+ * nginx sends /v2/ to the registry, 1.2-1.5's through the ui's registry proxy. A registry that
+ * serves answers /v2/ without a token with 401 (token auth), which leads on to the ui's own check;
+ * any other answer (502: the registry or the ui down) is the check's.
+ */
+export function registryThenUiLocations(frontDoor: string, upstream: string, healthPath: string): string {
+    const chain = `    proxy_pass ${frontDoor}/v2/;
+    proxy_intercept_errors on;
+    error_page 401 = ${uiCheckPath};`;
+    return `# harbor-ha: the load balancer's check. 503 while the node is drained: no new connections.
+location = ${drainCheckPath} {
+    if (-d /etc/nginx/conf.d/${flagDir}) {
+        return 503 "drained\\n";
+    }
+${chain}
+}
+location = ${readyCheckPath} {
+${chain}
+}
+location = ${uiCheckPath} {
+    internal;
+    proxy_pass http://${upstream}${healthPath};
+}
+`;
+}
+
 /** A server block of its own (Harbor 1.x's https server has no include for extra locations). */
 export function drainServer(port: number, location: string): string {
     return `server {

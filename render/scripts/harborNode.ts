@@ -76,23 +76,25 @@ echo "${nodeName}: Harbor stopped; data kept"
 
 /**
  * The end of a deploy: waits until the node answers its health check the way clients ask (over
- * https by the domain, resolved to the node itself, the cluster CA checked), and leaves the status
- * line in $healthy. Uses the deploy's $stage, $log, compose and fail.
+ * https by the domain, resolved to the node itself, the cluster CA checked) and, where the flavor
+ * has one, its ready check on the check port; leaves the status line in $healthy. Uses the deploy's $stage, $log, compose and fail.
  */
-export function waitHealthyScript(h: HealthCheck, port: number, nodeName: string, e: ClientEndpoint, seconds: number): string {
+export function waitHealthyScript(h: HealthCheck, port: number, nodeName: string, e: ClientEndpoint, seconds: number, checkPort: number): string {
     const url = e.protocol === "https" ? `https://${e.domain}:${port}${h.path}` : `http://127.0.0.1:${port}${h.path}`;
     const curlTls = e.protocol === "https" ? ` --cacert "$stage/${staged.tlsCa}" --resolve ${q(`${e.domain}:${port}:127.0.0.1`)}` : "";
+    const ready = h.ready ? ` && curl -fsS -m 5 -o /dev/null ${q(`http://127.0.0.1:${checkPort}${h.ready}`)} 2>/dev/null` : "";
+    const paths = h.ready ? `${h.path}, ${h.ready}` : h.path;
     // Asked every second: a node is in service as soon as it answers.
     return `healthy=""
 for i in $(seq 1 ${seconds}); do
-  if body=$(curl -fsS -m 5${curlTls} ${q(url)} 2>/dev/null) && grep -qF ${q(h.expect)} <<<"$body"${h.refuse ? ` && ! grep -qF ${q(h.refuse)} <<<"$body"` : ""}; then
-    healthy="${nodeName}: healthy (${h.path}), deployed in \${SECONDS}s"
+  if body=$(curl -fsS -m 5${curlTls} ${q(url)} 2>/dev/null) && grep -qF ${q(h.expect)} <<<"$body"${h.refuse ? ` && ! grep -qF ${q(h.refuse)} <<<"$body"` : ""}${ready}; then
+    healthy="${nodeName}: healthy (${paths}), deployed in \${SECONDS}s"
     break
   fi
   sleep 1
 done
 if [ -z "$healthy" ]; then
   compose ps >>"$log" 2>&1 || true
-  fail "health check ${url}"
+  fail "health check ${url}${h.ready ? ` and http://127.0.0.1:${checkPort}${h.ready}` : ""}"
 fi`;
 }

@@ -15,7 +15,7 @@ import {
     inVm, labDocker, labDockerOk, lbConfig, lbLog, lbStates, log, privilegedEverywhere, pulumi, pullThrough, readStack, repo, Stack, startClient, stopClient, waitHealthy,
 } from "./lab";
 import {
-    dataRootsMoved, keypairServed, loginsThroughLb, nodeKilled, pushNode1PullNode3, rollingInstallerChangeAndRenewal,
+    dataRootsMoved, keypairServed, loginsThroughLb, nodeKilled, pushNode1PullNode3, registryLostTakesNodeOut, rollingInstallerChangeAndRenewal,
     sessionsShared, unsharedKeysFail, unsharedSecretKeyFails,
 } from "./verify";
 
@@ -201,6 +201,10 @@ describe("the lab, end to end", { concurrency: 1 }, () => {
         const out = JSON.parse(pulumi(["stack", "output", "--stack", "dev", "loadBalancer", "--json"])) as { haproxy: string };
         assert.equal(lbConfig(), out.haproxy);
         assert.deepEqual(lbStates(), { "harbor-1": "UP", "harbor-2": "UP", "harbor-3": "UP" });
+    });
+
+    it("a node whose registry is down (its ui answering) is taken out by the load balancer, the others stay in; logins and pulls all succeed meanwhile; back once its registry is", () => {
+        expectAll(timed("registry down on one node", () => registryLostTakesNodeOut(s, tag)));
     });
 
     it("a node that fails its checks when its deploy is about to change is refused before it is drained; the next up goes on", () => {

@@ -382,6 +382,21 @@ export function lbStates(): Record<string, string> {
     return Object.fromEntries(rows.map(r => { const f = r.split(","); return [f[1], f[17]]; }));
 }
 
+export function sleepMs(ms: number): void {
+    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
+}
+
+/** Waits until every given node is UP (or DOWN) in the lab load balancer: seconds taken, or -1. */
+export function waitLb(nodes: string[], want: "UP" | "DOWN", seconds = 90): number {
+    const t0 = Date.now();
+    const done = () => { const st = lbStates(); return nodes.every(n => (st[n] ?? "").startsWith(want)); };
+    while (!done()) {
+        if (Date.now() - t0 > seconds * 1000) return -1;
+        sleepMs(500);
+    }
+    return (Date.now() - t0) / 1000;
+}
+
 /** The lab load balancer's log since `since` (epoch seconds), each line with Docker's timestamp. */
 export function lbLog(since: number): string {
     return run("docker", ["logs", "--timestamps", "--since", since.toFixed(3), "lb"], { env: labEnv });

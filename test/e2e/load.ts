@@ -6,7 +6,7 @@ import { spawn } from "node:child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { client, clientExec, forgetImage, labDocker, Stack } from "./lab";
+import { client, clientExec, forgetImage, labDocker, sleepMs, Stack } from "./lab";
 
 export interface Failure {
     at: number;
@@ -245,6 +245,4 @@ export function describeLoad(r: LoadResult): string {
     return `${r.ok}/${r.total} requests ok (${kinds})` + (r.failures.length ? `; first failure: ${r.failures[0].kind} ${r.failures[0].detail.slice(0, 200)}` : "");
 }
 
-export function sleepMs(ms: number): void {
-    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
-}
+export { sleepMs };

@@ -4,10 +4,10 @@
 // No attempt is retried here; what the load balancer and Docker retry is in README "What is retried".
 import { spawnSync } from "node:child_process";
 import * as path from "path";
-import { between, describeLatency, describeLoad, describeTimeline, lbEvents, loadLoops, LoadResult, sleepMs, startLoad, timeline } from "./load";
+import { between, describeLatency, describeLoad, describeTimeline, lbEvents, Load, loadLoops, LoadResult, sleepMs, startLoad, timeline } from "./load";
 import {
     adminApi, Attempts, cache, clientExec, fmtAttempts, inVm, installerVariant, labDocker, labDockerOk, lbLog, lbStates, log, logins, pulumi, repo, stackArgs, pullThrough, pushThrough, readStack, servedKeys, Stack, stackConfig,
-    startClient, uiCurrentUser, uiLogin, unshareKeys, unshareSecretKey, unshareSessions, waitHealthy,
+    startClient, uiCurrentUser, uiLogin, unshareKeys, unshareSecretKey, unshareSessions, waitHealthy, waitLb, healthy, installDir, nodeCurl, restartHarbor,
 } from "./lab";
 import {
     databaseLostTakesNodeOut, jobRunByAnotherNode, redisLostTakesNodeOut, uiSessionAndCsrfShared, unsharedCsrfKeyFails, unsharedJobserviceSecretFails, unsharedSecretKeyFailsV2, unsharedTokenKeyFails,
@@ -434,6 +434,70 @@ function kinds(failures: { kind: string }[]): string {
 export const whileDown = { login: 50, pull: 10 };
 
 /**
+ * While a node is out, every request must succeed: 20 s of them, and enough that the figure counts
+ * (however fast this machine is): at least `whileDown` of each kind ended since `from`.
+ */
+function untilEnough(load: Load, from: number): void {
+    sleepMs(20_000);
+    const enough = () => {
+        const down = between(load.sofar(), from);
+        return down.total >= minRequests / 2 && Object.entries(whileDown).every(([k, n]) => (down.byKind[k]?.total ?? 0) >= n);
+    };
+    for (let i = 0; i < 120 && !enough(); i++) sleepMs(1000);
+}
+
+/**
+ * 1.x: a node whose registry is down, its ui still answering (Harbor 1.x's /api/systeminfo does
+ * not ask the registry), is taken out by the load balancer while the others stay in, and every
+ * login and pull through the load balancer succeeds meanwhile; its registry started again (the
+ * proxy restarted last, README "Operating a node"), it returns.
+ */
+export function registryLostTakesNodeOut(s: Stack, tag: string): Outcome[] {
+    const three = last(s);
+    const others = s.nodes.filter(n => n !== three).map(n => n.name);
+    allInService();
+    inVm(three.vm, `cd ${installDir} && docker-compose stop registry >/dev/null 2>&1`);
+    let out = -1;
+    let uiUp = false;
+    let v2 = "";
+    let othersUp = false;
+    let r: LoadResult | undefined;
+    try {
+        out = waitLb([three.name], "DOWN");
+        uiUp = healthy(s, three.address);
+        v2 = clientExec(`${nodeCurl(s, three.address, `-s -o /dev/null -w '%{http_code}' https://${s.host}/v2/`)} || true`).trim();
+        othersUp = others.every(n => lbStates()[n] === "UP");
+        if (out >= 0) {
+            const load = startLoad(s, `library/harbor-ha-probe:${tag}`);
+            try {
+                untilEnough(load, 0);
+            } finally {
+                r = load.stop();
+            }
+        }
+    } finally {
+        restartHarbor(three.vm, ["registry"]);
+    }
+    const back = waitLb([three.name], "UP");
+    const pulls = r?.byKind.pull ?? { ok: 0, total: 0 };
+    const loginsOk = r?.byKind.login ?? { ok: 0, total: 0 };
+    return [
+        {
+            name: `${three.name} with its registry stopped is taken out by the load balancer`,
+            figure: `${out < 0 ? "still in service after 90s" : `out after ${out.toFixed(1)}s`}; its ui ${uiUp ? "still answered" : "did NOT answer"} ${s.apiPath}, its /v2/ ${v2 === "000" ? "gave no answer within 10s" : `answered ${v2}`}; ` +
+                `${others.join(", ")} ${othersUp ? "in service" : "NOT all in service"}`,
+            ok: out >= 0 && uiUp && !/^(2\d\d|401)$/.test(v2) && othersUp,
+        },
+        {
+            name: `with ${three.name}'s registry down, logins and pulls (layer downloaded) through the load balancer`,
+            figure: r ? describeLoad(r) : "not measured: the node was never taken out",
+            ok: !!r && r.failures.length === 0 && loginsOk.ok >= whileDown.login && pulls.ok >= whileDown.pull,
+        },
+        { name: `${three.name} back once its registry is`, figure: back < 0 ? "not back after 90s" : `in service after ${back.toFixed(1)}s`, ok: back >= 0 },
+    ];
+}
+
+/**
  * A VM killed outright under load (no drain): only the requests in flight to it may fail, until
  * the load balancer has taken it out. From then on the node is lost: every request must succeed,
  * logins and pulls through the load balancer among them (at least `whileDown` of each, however
@@ -457,14 +521,7 @@ export function nodeKilled(s: Stack, tag: string): Outcome[] {
         labDocker(["kill", lost.vm]);
         while (!/^DOWN/.test(lbStates()[lost.name] ?? "") && Date.now() / 1000 - killedAt < 60) sleepMs(200);
         excludedAt = Date.now() / 1000;
-        // After the exclusion every request must succeed: 20 s of them, and enough that the figure
-        // counts (however fast this machine is).
-        sleepMs(20_000);
-        const enough = () => {
-            const down = between(load.sofar(), excludedAt);
-            return down.total >= minRequests / 2 && Object.entries(whileDown).every(([k, n]) => (down.byKind[k]?.total ?? 0) >= n);
-        };
-        for (let i = 0; i < 120 && !enough(); i++) sleepMs(1000);
+        untilEnough(load, excludedAt);
         startedAt = Date.now() / 1000;
         labDocker(["start", lost.vm]);
         while (lbStates()[lost.name] !== "UP" && Date.now() / 1000 - startedAt < 300) sleepMs(500);
@@ -552,6 +609,7 @@ if (require.main === module) {
         step("UI sessions shared", () => sessionsShared(s));
         step("unshared token keys fail", () => unsharedKeysFail(s));
         step("unshared secretkey fails", () => unsharedSecretKeyFails(s, tag));
+        step("a node whose registry is down", () => registryLostTakesNodeOut(s, tag));
     } else {
         step("UI session and CSRF token shared", () => uiSessionAndCsrfShared(s, tag));
         step("a job run by another node", () => jobRunByAnotherNode(s));

@@ -2,7 +2,7 @@
 // CSRF token from one node accepted by another, and a job submitted on one node run by another
 // node's jobservice. The claims both generations share are in verify.ts.
 import { randomBytes } from "node:crypto";
-import { adminApi, Attempts, clientExec, fmtAttempts, inVm, lbStates, logins, nodeCurl, Stack, stackConfig, waitHealthy } from "./lab";
+import { adminApi, Attempts, clientExec, fmtAttempts, inVm, lbStates, logins, nodeCurl, Stack, stackConfig, waitHealthy, waitLb } from "./lab";
 import { deviate, gcThrough, GcRun, jobserviceLog, replicateThrough, ReplicationRun, replicationSetup, ReplicationSetup, uiLoginV2, uiRequestV2 } from "./labV2";
 import { sleepMs } from "./load";
 import type { Outcome } from "./verify";
@@ -271,16 +271,6 @@ export function unsharedSecretKeyFailsV2(s: Stack, tag: string): Outcome[] {
 }
 
 /** Waits until the load balancer's harbor-nodes backend has `want` for each node; the seconds it took, or -1. */
-function waitLb(nodes: string[], want: "UP" | "DOWN", seconds = 90): number {
-    const t0 = Date.now();
-    const done = () => { const st = lbStates(); return nodes.every(n => (st[n] ?? "").startsWith(want)); };
-    while (!done()) {
-        if (Date.now() - t0 > seconds * 1000) return -1;
-        sleepMs(500);
-    }
-    return (Date.now() - t0) / 1000;
-}
-
 /** What a node's core says of one component (database, redis) in /api/v2.0/health (asked on the node itself). */
 function componentHealth(s: Stack, address: string, component: "database" | "redis"): string {
     const body = clientExec(`${nodeCurl(s, address, `https://${s.host}/api/v2.0/health`)} || true`);

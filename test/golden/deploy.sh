@@ -166,15 +166,15 @@ drain_node
 compose up -d --force-recreate >>"$log" 2>&1 || fail "docker-compose up"
 healthy=""
 for i in $(seq 1 180); do
-  if body=$(curl -fsS -m 5 http\://127.0.0.1\:8070/api/systeminfo 2>/dev/null) && grep -qF registry_url <<<"$body"; then
-    healthy="harbor-1: healthy (/api/systeminfo), deployed in ${SECONDS}s"
+  if body=$(curl -fsS -m 5 http\://127.0.0.1\:8070/api/systeminfo 2>/dev/null) && grep -qF registry_url <<<"$body" && curl -fsS -m 5 -o /dev/null http\://127.0.0.1\:8099/harbor-ha/ready 2>/dev/null; then
+    healthy="harbor-1: healthy (/api/systeminfo, /harbor-ha/ready), deployed in ${SECONDS}s"
     break
   fi
   sleep 1
 done
 if [ -z "$healthy" ]; then
   compose ps >>"$log" 2>&1 || true
-  fail "health check http://127.0.0.1:8070/api/systeminfo"
+  fail "health check http://127.0.0.1:8070/api/systeminfo and http://127.0.0.1:8099/harbor-ha/ready"
 fi
 # At boot Docker starts Harbor's containers in no order; the unit starts them the way they need.
 sysroot=${HARBOR_HA_SYSROOT:-}

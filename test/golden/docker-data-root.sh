@@ -121,15 +121,15 @@ harbor_back() {
     "$sysroot"/usr/local/sbin/harbor-ha-boot "$dir" >>"$log" 2>&1 || fail /usr/local/sbin/harbor-ha-boot
     healthy=""
     for i in $(seq 1 240); do
-      if body=$(curl -fsS -m 5 --cacert "$stage/tls/ca.crt" --resolve hub.example.test\:8070\:127.0.0.1 https\://hub.example.test\:8070/api/systeminfo 2>/dev/null) && grep -qF registry_url <<<"$body"; then
-        healthy="harbor-1: healthy (/api/systeminfo), deployed in ${SECONDS}s"
+      if body=$(curl -fsS -m 5 --cacert "$stage/tls/ca.crt" --resolve hub.example.test\:8070\:127.0.0.1 https\://hub.example.test\:8070/api/systeminfo 2>/dev/null) && grep -qF registry_url <<<"$body" && curl -fsS -m 5 -o /dev/null http\://127.0.0.1\:8099/harbor-ha/ready 2>/dev/null; then
+        healthy="harbor-1: healthy (/api/systeminfo, /harbor-ha/ready), deployed in ${SECONDS}s"
         break
       fi
       sleep 1
     done
     if [ -z "$healthy" ]; then
       compose ps >>"$log" 2>&1 || true
-      fail "health check https://hub.example.test:8070/api/systeminfo"
+      fail "health check https://hub.example.test:8070/api/systeminfo and http://127.0.0.1:8099/harbor-ha/ready"
     fi
     echo "${healthy%%, deployed*} again after the move"
   fi

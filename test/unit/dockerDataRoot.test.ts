@@ -57,7 +57,7 @@ describe("daemon.json merge", () => {
     });
     it("the move script merges before it stops Docker", () => {
         const s = dockerDataRootScript("harbor-1", "/data/docker", {
-            installDir: "/opt/harbor", port: 8070, endpoint: { protocol: "https", domain: "hub.example.test" },
+            installDir: "/opt/harbor", port: 8070, checkPort: 8099, endpoint: { protocol: "https", domain: "hub.example.test" },
             health: requireFlavor("1.2.2").health, drain: drainSettings, composeFn: requireFlavor("1.2.2").composeFn,
             guard: { installDir: "/opt/harbor", dataPath: "/mnt/cephfs/harbor/data", domain: "hub.example.test" },
         }).text;

@@ -2,7 +2,8 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { renderHaproxyConfig, renderNginxStreamConfig } from "../../render/loadBalancer";
-import { drainLocation, drainServer } from "../../render/scripts/drain";
+import { drainLocation } from "../../render/scripts/drain";
+import { checkServerConf } from "../../render/flavors/v1";
 import { requireFlavor } from "../../render/flavors";
 import { assertGolden } from "../golden";
 
@@ -45,8 +46,16 @@ describe("load balancer config", () => {
 });
 
 describe("the drain-aware check on a node", () => {
-    it("1.x: a server of its own proxying to the ui's health, 503 while drained (golden)", () => {
-        assertGolden("drain-server-v1.conf", drainServer(8099, drainLocation("ui", "/api/systeminfo")));
+    it("1.x: a server of its own, 503 while drained; else the registry through the node's front door, and only on its 401 the ui's health (golden)", () => {
+        const conf = checkServerConf(8099, "https");
+        assertGolden("drain-server-v1.conf", conf);
+        for (const at of ["/harbor-ha/health", "/harbor-ha/ready"]) {
+            const block = conf.split(`location = ${at} {`)[1]?.split(/^    \}$/m)[0] ?? "";
+            assert.match(block, /^        proxy_pass https:\/\/127\.0\.0\.1:443\/v2\/;\n        proxy_intercept_errors on;\n        error_page 401 = \/harbor-ha\/ui;$/m, at);
+            assert.equal(/drained/.test(block), at === "/harbor-ha/health", `${at}: only the load balancer's check knows the drain`);
+        }
+        assert.match(conf, /^    location = \/harbor-ha\/ui \{\n        internal;\n        proxy_pass http:\/\/ui\/api\/systeminfo;\n    \}$/m);
+        assert.match(checkServerConf(8099, "http"), /^        proxy_pass http:\/\/127\.0\.0\.1:80\/v2\/;$/m);
     });
 
     it("a location of the drain-aware check", () => {

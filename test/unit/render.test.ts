@@ -57,8 +57,10 @@ describe("flavor", () => {
             "1.3's prepare also runs on Python 3 before 3.12 (readfp)");
         assert.ok(!requireFlavor("1.2.2").python!.candidates.includes("python3"));
     });
-    it("health is /api/systeminfo in every 1.x: it asks the adminserver, /api/ping (1.5) checks nothing", () => {
-        for (const v of ["1.1.2", "1.2.2", "1.5.4"]) assert.deepEqual(requireFlavor(v).health, { path: "/api/systeminfo", expect: "registry_url" });
+    it("health is /api/systeminfo in every 1.x (it asks the adminserver, /api/ping (1.5) checks nothing), and the check port's ready path (the registry too)", () => {
+        for (const v of ["1.1.2", "1.2.2", "1.5.4"]) {
+            assert.deepEqual(requireFlavor(v).health, { path: "/api/systeminfo", expect: "registry_url", ready: "/harbor-ha/ready" });
+        }
     });
     it("reads only the files it renders from the installer", () => {
         assert.deepEqual([...flavor.installerFiles].sort(),

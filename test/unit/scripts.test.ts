@@ -83,7 +83,7 @@ describe("deploy script", () => {
         const s = sandbox();
         const r = run(s, files());
         assert.equal(r.status, 0, r.stderr);
-        assert.match(r.stdout, /harbor-1: healthy \(\/api\/systeminfo\)/);
+        assert.match(r.stdout, /harbor-1: healthy \(\/api\/systeminfo, \/harbor-ha\/ready\)/);
         const cfg = path.join(s.l.installDir, "common", "config");
         assert.equal(fs.readFileSync(path.join(cfg, "ui", "private_key.pem"), "utf8"), "CLUSTER-KEY\n");
         assert.equal(fs.readFileSync(path.join(cfg, "registry", "root.crt"), "utf8"), "CLUSTER-CERT\n");
@@ -164,7 +164,7 @@ describe("deploy script", () => {
         assert.equal(fs.readFileSync(path.join(s.l.installDir, "common/config/nginx/conf.d/harbor-ha-health.server.conf"), "utf8"), "server { listen 8099; }\n");
         const lines = r.stdout.trim().split("\n");
         assert.match(lines[0], /^harbor-1: drained; the load balancer takes it out within 6s, requests in flight have 8s$/);
-        assert.match(lines.at(-1)!, /^harbor-1: healthy \(\/api\/systeminfo\), deployed in \d+s$/, "the status line stays last");
+        assert.match(lines.at(-1)!, /^harbor-1: healthy \(\/api\/systeminfo, \/harbor-ha\/ready\), deployed in \d+s$/, "the status line stays last");
     });
 
     it("keeps an unhealthy node drained, so the load balancer keeps it out", () => {
@@ -173,7 +173,19 @@ describe("deploy script", () => {
         stub(s.bin, "curl", "exit 7");
         const r = run(s, files());
         assert.notEqual(r.status, 0);
-        assert.match(r.stderr, /harbor-1: health check http:\/\/127\.0\.0\.1:8070\/api\/systeminfo failed/);
+        assert.match(r.stderr, /harbor-1: health check http:\/\/127\.0\.0\.1:8070\/api\/systeminfo and http:\/\/127\.0\.0\.1:8099\/harbor-ha\/ready failed/);
+        assert.equal(fs.existsSync(flag), true, "still drained");
+    });
+
+    it("keeps a node drained whose ui answers but whose load balancer check does not (its registry down)", () => {
+        const s = sandbox();
+        const flag = running(s);
+        // The ui's /api/systeminfo answers; the check port's ready path (registry, then ui) gives 502.
+        stub(s.bin, "curl", `for a in "$@"; do case "$a" in *:8099/harbor-ha/ready) exit 22;; esac; done
+echo '{"registry_url":"hub"}'`);
+        const r = run(s, files());
+        assert.notEqual(r.status, 0);
+        assert.match(r.stderr, /harbor-1: health check .* and http:\/\/127\.0\.0\.1:8099\/harbor-ha\/ready failed/);
         assert.equal(fs.existsSync(flag), true, "still drained");
     });
 

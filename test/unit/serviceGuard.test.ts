@@ -80,7 +80,7 @@ async function cluster(names: string[]) {
         fs.writeFileSync(path.join(docker, "root"), path.join(docker, "old-docker"));
         const f = requireFlavor("1.2.2");
         const script = dockerDataRootScript(n.name, path.join(docker, "new-docker"), {
-            installDir: n.installDir, port: 8070, endpoint: { protocol: "http", domain: "hub.example.test" }, health: f.health,
+            installDir: n.installDir, port: 8070, checkPort: 8099, endpoint: { protocol: "http", domain: "hub.example.test" }, health: f.health,
             drain: { drainSeconds: 0, checkIntervalSeconds: 1, fall: 1, rise: 0 }, composeFn: f.composeFn, guard: guard(n, waitSeconds),
         }, path.join(docker, "daemon.json"));
         // No boot unit in this sandbox's root: Harbor "comes back" without one (the health wait is the deploy's test).
