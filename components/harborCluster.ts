@@ -165,6 +165,7 @@ export class HarborCluster extends pulumi.ComponentResource {
         // and checked by the preflight, which refuses another stack's nodes.
         const clusterId = new random.RandomId(`${name}-cluster-id`, { byteLength: 8 }, child).hex;
         // Every change on a node waits for its preflight; a new installer re-runs the checks.
+        const preflightTriggers = [pulumi.output(args.installer).apply(i => i.sha256)];
         const preflights = args.nodes.map((n, i) => new NodePreflight(`${name}-${n.name}-preflight`, {
             nodeName: n.name,
             connection: connections[i],
@@ -179,7 +180,9 @@ export class HarborCluster extends pulumi.ComponentResource {
             installDir: args.installDir,
             cluster: clusterId,
             adoptCluster: args.adoptCluster,
-            triggers: [pulumi.output(args.installer).apply(i => i.sha256)],
+            requireTimeSync: preflightCfg.requireTimeSync,
+            maxClockSkewMs: preflightCfg.maxClockSkewMs,
+            triggers: preflightTriggers,
         }, child));
         const tls = args.protocol === "https" ? new ClusterTls(`${name}-tls`, {
             domain: args.domain,

@@ -1,9 +1,10 @@
 import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
 import { requireFlavor } from "../render/flavors";
-import { Endpoint, parsePreflightReport, PreflightResult, preflightScript } from "../render/scripts/preflight";
+import { Endpoint, parsePreflightReport, PreflightResult, preflightScript, PreflightSpec } from "../render/scripts/preflight";
 import { RemoteScript } from "../render/scripts/shell";
 import { commandDefaults, Connection, runScript, secretStderr } from "./connection";
+import { NodeClock } from "./nodeClock";
 
 export interface NodePreflightArgs {
     nodeName: pulumi.Input<string>;
@@ -25,6 +26,10 @@ export interface NodePreflightArgs {
     cluster: pulumi.Input<string>;
     /** Another stack's cluster ID whose nodes this stack may take over (harbor-ha:adoptCluster). */
     adoptCluster?: pulumi.Input<string>;
+    /** Refuse the node when no NTP client says its clock is synchronized. */
+    requireTimeSync: pulumi.Input<boolean>;
+    /** The node's clock may be this far from the machine running Pulumi's (NodeClock). */
+    maxClockSkewMs: pulumi.Input<number>;
     /** Changing these re-runs the checks (e.g. the installer's sha256: a new deployment). */
     triggers?: pulumi.Input<string>[];
 }
@@ -42,23 +47,31 @@ export class NodePreflight extends pulumi.ComponentResource {
         super("harbor-ha:index:NodePreflight", name, {}, opts);
         const owner = pulumi.all([args.installDir, args.cluster, args.adoptCluster])
             .apply(([installDir, cluster, adopt]) => ({ installDir, cluster, adopt: adopt || undefined }));
-        this.script = pulumi.all([args.nodeName, args.minFreeSpacePercent, args.minFreeInodesPercent, pulumi.all([args.port, args.protocol, args.healthPort]), args.composeProject, args.endpoints, args.harborVersion, owner])
-            .apply(([nodeName, minFreeSpacePercent, minFreeInodesPercent, [port, protocol, healthPort], composeProject, endpoints, version, o]) => {
+        const node = pulumi.all([owner, args.requireTimeSync]);
+        const spec = pulumi.all([args.nodeName, args.minFreeSpacePercent, args.minFreeInodesPercent, pulumi.all([args.port, args.protocol, args.healthPort]), args.composeProject, args.endpoints, args.harborVersion, node])
+            .apply(([nodeName, minFreeSpacePercent, minFreeInodesPercent, [port, protocol, healthPort], composeProject, endpoints, version, [o, requireTimeSync]]): PreflightSpec => {
                 const f = requireFlavor(version);
-                return preflightScript({
+                return {
                     nodeName, minFreeSpacePercent, minFreeInodesPercent, ports: f.ports(port, protocol, healthPort), composeProject, endpoints,
                     harbor: `Harbor ${version}`, python: f.python, minDocker: f.minDocker, minCompose: f.minCompose,
-                    composeFirst: f.generation === 2 ? "plugin" : "standalone", owner: o,
-                });
+                    composeFirst: f.generation === 2 ? "plugin" : "standalone", owner: o, requireTimeSync,
+                };
             });
+        this.script = spec.apply(preflightScript);
+        // The clock is judged from here, beside the node's own checks: each reports its problems in the same run.
+        const clock = new NodeClock(`${name}-clock`, {
+            nodeName: args.nodeName, connection: args.connection, maxSkewMs: args.maxClockSkewMs,
+            tolerance: pulumi.output(args.harborVersion).apply(v => requireFlavor(v).tokenLeeway.checkedBy),
+            triggers: args.triggers,
+        }, { parent: this });
         const check = new command.remote.Command(`${name}-checks`, {
             connection: args.connection,
             ...runScript(this.script),
             triggers: args.triggers,
             ...commandDefaults,
         }, { parent: this, ...secretStderr });
-        this.results = check.stdout.apply(parsePreflightReport);
-        this.passed = check.stdout.apply(out => out.split("\n").pop() ?? "");
+        this.results = pulumi.all([check.stdout, clock.result]).apply(([out, c]) => [...parsePreflightReport(out), c]);
+        this.passed = pulumi.all([check.stdout, clock.result]).apply(([out]) => out.split("\n").pop() ?? "");
         this.registerOutputs({ results: this.results, passed: this.passed, script: this.script });
     }
 }

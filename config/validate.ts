@@ -4,10 +4,11 @@ import * as net from "net";
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import { flavorFor, unsupportedReason } from "../render/flavors";
+import { defaultMaxClockSkewMs } from "../render/scripts/clock";
 import { certificateProblems } from "./certificate";
 import { didYouMean } from "./suggest";
 import {
-    CephClient, CephConfig, ClusterConfig, InstallerSource, LoadBalancerConfig, MysqlConfig, NodeConfig, PostgresConfig, RedisConfig,
+    CephClient, CephConfig, ClusterConfig, InstallerSource, LoadBalancerConfig, MysqlConfig, NodeConfig, PostgresConfig, PreflightConfig, RedisConfig,
     SecretKey, TlsConfig, requiredSecrets, secretKeys,
 } from "./types";
 
@@ -41,7 +42,7 @@ export const plainKeys = [
 export const objectFields = {
     installer: ["path", "url", "sha256"],
     nodes: ["name", "host", "sshPort", "user", "hostKey", "address", "dockerDataRoot"],
-    preflight: ["minFreeSpacePercent", "minFreeInodesPercent"],
+    preflight: ["minFreeSpacePercent", "minFreeInodesPercent", "maxClockSkewMs", "requireTimeSync"],
     tls: ["renewBeforeDays", "certificate", "caCertificate"],
     loadBalancer: ["healthPort", "checkIntervalSeconds", "fall", "rise", "drainSeconds"],
     ceph: ["monitors", "path", "mountPoint", "user", "client", "sessionTimeoutSeconds"],
@@ -425,12 +426,15 @@ function validatePostgres(c: Checker, raw: RawConfig): PostgresConfig {
     };
 }
 
-function validatePreflight(c: Checker) {
+function validatePreflight(c: Checker, version: string): PreflightConfig {
     const o = c.object("preflight", false);
     c.unknownFields("preflight", o, objectFields.preflight);
+    const flavor = version ? flavorFor(version) : undefined;
     return {
         minFreeSpacePercent: c.int("preflight.minFreeSpacePercent", o.minFreeSpacePercent, 10, 0, 99),
         minFreeInodesPercent: c.int("preflight.minFreeInodesPercent", o.minFreeInodesPercent, 5, 0, 99),
+        maxClockSkewMs: c.int("preflight.maxClockSkewMs", o.maxClockSkewMs, flavor ? defaultMaxClockSkewMs(flavor.tokenLeeway) : 1000, 1, 60000),
+        requireTimeSync: c.bool("preflight.requireTimeSync", o.requireTimeSync, true),
     };
 }
 
@@ -554,7 +558,7 @@ export function validateConfig(raw: RawConfig): ClusterConfig {
         postgres: version.generation === 2 ? validatePostgres(c, raw) : undefined,
         redis: validateRedis(c),
         tokenKeyRotation: validateRotation(c),
-        preflight: validatePreflight(c),
+        preflight: validatePreflight(c, version.version),
         loadBalancer: validateLoadBalancer(c, port),
         protectData: c.bool("protectData", c.value("protectData"), false),
         deployedHarborVersion: validateDeployedVersion(c),

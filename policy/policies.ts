@@ -10,6 +10,8 @@ export const types = {
     cephMount: "harbor-ha:index:CephMount",
     tokenKeys: "harbor-ha:index:SharedTokenKeys",
     command: "command:remote:Command",
+    /** Runs on the machine running Pulumi (NodeClock's probe), with the SSH key on stdin. */
+    localCommand: "command:local:Command",
     copy: "command:remote:CopyToRemote",
 } as const;
 
@@ -53,7 +55,7 @@ const secretPatterns: [RegExp, string][] = [
 ];
 
 export function noPlaintextSecrets(args: ResourceArgs, report: ReportViolation): void {
-    if (args.type !== types.command) return;
+    if (args.type !== types.command && args.type !== types.localCommand) return;
     for (const field of ["create", "update", "delete"]) {
         const text = known(() => args.props[field]);
         if (typeof text !== "string") continue;

@@ -196,6 +196,11 @@ export async function setupMocks(): Promise<void> {
                     for (const k of secretOutputNames) if (typeof state[k] === "string") generatedSecrets.push(state[k]);
                     break;
                 }
+                case "command:local:Command":
+                    // NodeClock's probe: what it prints for a node whose clock agrees with this machine's.
+                    state.stdout = "preflight\tclock\t+0.2 ms against the machine running Pulumi (±0.1 ms)\twithin 1000 ms (mocked)\tok";
+                    state.stderr = "";
+                    break;
                 case "command:remote:Command":
                     state.stdout = `ok: ${args.name}`;
                     state.stderr = "";

@@ -111,6 +111,8 @@ trap 'rm -rf "$stage"' EXIT
 h="$stage/harbor"
 mkdir -p "$h"
 cp -a "$here/tree/." "$h/"
+# The tarball carries git's modes, not the checkout's umask (the nodes' non-root users read it).
+chmod -R u+rwX,go+rX,go-w "$h"
 # The version lands where Harbor's release build puts it (prepare's image tag, _version).
 python3 - "$h" "$version" "$minor_version" <<'PY'
 import sys

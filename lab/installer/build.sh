@@ -76,6 +76,8 @@ trap 'rm -rf "$stage"' EXIT
 h="$stage/harbor"
 mkdir -p "$h"
 cp -a "$here/tree/." "$h/"
+# The tarball carries git's modes, not the checkout's umask (the nodes' non-root users read it).
+chmod -R u+rwX,go+rX,go-w "$h"
 find "$h" \( -name '__pycache__' -o -name '*.pyc' \) -prune -exec rm -rf {} +
 
 t=$(now)

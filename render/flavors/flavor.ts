@@ -100,6 +100,16 @@ export interface NodeSettings {
     shared: Record<string, string>;
 }
 
+/**
+ * How early a token may be used on a node whose clock is behind the signer's: the leeway of the
+ * check that verifies Harbor's tokens (nbf is the signer's clock in whole seconds).
+ */
+export interface TokenLeeway {
+    seconds: number;
+    /** Which check, for messages: "the registry accepts tokens up to 60 s early". */
+    checkedBy: string;
+}
+
 /** A random value every node must have identically, made once per stack. */
 export interface SharedSecret {
     name: string;
@@ -134,6 +144,8 @@ export interface Flavor {
     /** A shared secret whose bcrypt htpasswd hash the nodes also need (made once, kept in state). */
     readonly htpasswdOf?: string;
     readonly health: HealthCheck;
+    /** The token check's tolerance of clock skew; the preflight's default skew threshold comes from it. */
+    readonly tokenLeeway: TokenLeeway;
     /** A shell function `compose` running the compose command this generation's installer uses. */
     readonly composeFn: string;
     /** Refuses what cannot be done (e.g. 1.x to 2.x in place) with the documented way. */

@@ -76,6 +76,8 @@ export function harborV1(version: string, minor: number): Flavor {
         // /api/systeminfo exists in every 1.x and asks the adminserver on each call; 1.5's /api/ping
         // answers without checking anything. Neither covers the registry: the ready check does.
         health: { path: "/api/systeminfo", expect: "registry_url", ready: readyCheckPath },
+        // The registry (Distribution 2.6.2 at every 1.x) checks the tokens the ui signs: 60 s of leeway.
+        tokenLeeway: { seconds: 60, checkedBy: "the registry accepts tokens up to 60 s early" },
         composeFn,
         upgradePlan: deployed => upgradePlanV1(deployed, version),
         renderNodeFiles: (installer, s, l) => renderNodeFiles(installer, s, l, keys, replacedServices),

@@ -7,7 +7,7 @@ import { installBootUnitScript } from "../scripts/boot";
 import { writeRecordScript } from "../scripts/record";
 import { stageDir, staged, waitHealthyScript } from "../scripts/harborNode";
 import { q, readBundleFn, remoteScript, RemoteScript } from "../scripts/shell";
-import { ClientEndpoint, Flavor, guardSpec, HealthCheck, NodeLayout, NodeSettings } from "./flavor";
+import { ClientEndpoint, Flavor, guardSpec, HealthCheck, NodeLayout, NodeSettings, TokenLeeway } from "./flavor";
 import { schemaVersion, upgradePlan } from "./v2Releases";
 import { registryPasswd, renderHarborYml, sharedEnvLines } from "./v2Config";
 
@@ -49,6 +49,14 @@ set_env() {
   rm -f "$tmp"
 }`;
 
+/** core checks its own tokens (the registry uses htpasswd): with no leeway before 2.11 (#15911), 60 s since (#19802). */
+function v2TokenLeeway(version: string): TokenLeeway {
+    const minor = Number(version.split(".")[1]);
+    return minor >= 11
+        ? { seconds: 60, checkedBy: "core accepts tokens up to 60 s early" }
+        : { seconds: 0, checkedBy: `Harbor ${version}'s core accepts no token early: any skew fails a share of logins` };
+}
+
 export function harborV2(version: string): Flavor {
     const flavor: Flavor = {
         generation: 2,
@@ -75,6 +83,7 @@ export function harborV2(version: string): Flavor {
         ],
         htpasswdOf: "registryPassword",
         health,
+        tokenLeeway: v2TokenLeeway(version),
         composeFn: composeV2Fn,
         upgradePlan: (from, nodeNames) => upgradePlan(from, version, nodeNames),
         renderNodeFiles: (installer, s) => renderNodeFiles(installer, s),

@@ -1,6 +1,7 @@
 // Node preflight (the seed's disk-pressure lesson): measure everything, change nothing, and fail
 // with one message listing each failed check, its measured value and its threshold.
 import { describePython, PythonRequirement } from "../flavors/flavor";
+import { timeSyncReport } from "./clock";
 import { findPythonFn, missingPythonMessage } from "./python";
 import { recordFieldFn, recordFile } from "./record";
 import { q, remoteScript, RemoteScript, sq } from "./shell";
@@ -33,6 +34,8 @@ export interface PreflightSpec {
     python?: PythonRequirement;
     /** Which stack may have deployed the node: its record (render/scripts/record.ts) must name it, or none. */
     owner?: OwnerCheck;
+    /** Refuse a node whose time service does not say its clock is synchronized. */
+    requireTimeSync: boolean;
 }
 
 export interface OwnerCheck {
@@ -158,6 +161,7 @@ check_reach() { # name host port
   fi
 }
 ${reach}
+${timeSyncReport(s.requireTimeSync)}
 ${python}${s.owner ? ownerCheck(s.owner) : ""}
 if [ \${#failed[@]} -gt 0 ]; then
   msg="node $node failed preflight, nothing was changed on it:"

@@ -12,7 +12,7 @@ import { labStackConfigPath } from "../../scripts/labStack";
 import { expectAll, sh, stackCommand, timed } from "./e2eSteps";
 import { lbEvents } from "./load";
 import {
-    inVm, labDocker, labDockerOk, lbConfig, lbLog, lbStates, log, privilegedEverywhere, pulumi, pullThrough, readStack, repo, Stack, startClient, stopClient, waitHealthy,
+    inVm, labDocker, labDockerOk, lbConfig, lbLog, lbStates, log, privilegedEverywhere, pulumi, pullThrough, readStack, repo, skewClock, Stack, startClient, stopClient, waitHealthy,
 } from "./lab";
 import {
     dataRootsMoved, keypairServed, loginsThroughLb, nodeKilled, pushNode1PullNode3, registryLostTakesNodeOut, rollingInstallerChangeAndRenewal,
@@ -45,7 +45,9 @@ dpkg-query -W -f '\${Package} \${Version}\n' | sha256sum`]);
 function refusals(out: string): Map<string, string[]> {
     const found = new Map<string, string[]>();
     for (const m of out.matchAll(/node (\S+) failed preflight, nothing was changed on it:\n((?:[ \t]*- .*\n)+)/g)) {
-        if (!found.has(m[1])) found.set(m[1], m[2].split("\n").map(l => l.replace(/^\s*- /, "")).filter(l => l !== ""));
+        // A node's checks and its clock (measured from here) each give their message, once each.
+        const checks = m[2].split("\n").map(l => l.replace(/^\s*- /, "")).filter(l => l !== "");
+        found.set(m[1], [...new Set([...(found.get(m[1]) ?? []), ...checks])]);
     }
     return found;
 }
@@ -83,7 +85,8 @@ describe("the lab, end to end", { concurrency: 1 }, () => {
         const count = (type: string) => new Set(r.out.split("\n").map(l => new RegExp(`\\+\\s+${type} (\\S+)`).exec(l)?.[1]).filter(Boolean)).size;
         for (const [type, n] of [["harbor-ha:index:HarborCluster", 1], ["harbor-ha:index:SharedTokenKeys", 1], ["harbor-ha:index:ExternalMySQL", 1],
             ["harbor-ha:index:RedisSession", 1], ["harbor-ha:index:CephMount", 3], ["harbor-ha:index:HarborNode", 3],
-            ["harbor-ha:index:ClusterTls", 1], ["command:remote:Command", 28], ["command:remote:CopyToRemote", 3]] as [string, number][]) {
+            ["harbor-ha:index:ClusterTls", 1], ["harbor-ha:index:NodeClock", 3], ["command:local:Command", 3],
+            ["command:remote:Command", 28], ["command:remote:CopyToRemote", 3]] as [string, number][]) {
             assert.equal(count(type), n, `${type} in the preview`);
         }
         assert.match(r.out, /harbor-ha@v0\.1\.0 \(local: /, "the policy pack ran");
@@ -92,12 +95,16 @@ describe("the lab, end to end", { concurrency: 1 }, () => {
         assert.doesNotMatch(preview, /[Dd]ownloading|plugin install/, "nothing was downloaded");
     });
 
-    it("every node is refused by its preflight, each naming what is wrong on it (below the free-space threshold; vm3 also without the Python 1.2's prepare needs), and nothing on any of them changes", () => {
+    it("every node is refused by its preflight, each naming what is wrong on it (below the free-space threshold, no time service; vm2's clock also 2 minutes ahead; vm3 also without the Python 1.2's prepare needs), and nothing on any of them changes", () => {
         // The lab's disks are large; a threshold of 99 % stands for the seed's 92 %-full root disk.
-        // As on a current distribution, no Python 2 at all on vm3.
+        // As on a current distribution, no Python 2 at all on vm3. The VMs have no time service
+        // (the lab stack does not require one; this run does), and what runs on vm2 over SSH sees
+        // its clock 120 s ahead (libfaketime), as on a node whose NTP is broken.
         const set = dev("config set --path harbor-ha:preflight.minFreeSpacePercent 99");
         assert.equal(set.status, 0, set.out);
+        assert.equal(dev("config set --path harbor-ha:preflight.requireTimeSync true").status, 0);
         inVm("vm3", "mv /usr/bin/python2.7 /usr/bin/python2.7.away");
+        skewClock("vm2", 120);
         const before = Object.fromEntries(vms.map(vm => [vm, hostState(vm)]));
         try {
             const r = timed("refused up", () => dev("up --yes --skip-preview --continue-on-error"));
@@ -105,12 +112,19 @@ describe("the lab, end to end", { concurrency: 1 }, () => {
             const refused = refusals(r.out);
             assert.deepEqual([...refused.keys()].sort(), ["harbor-1", "harbor-2", "harbor-3"], r.out.slice(-4000));
             const python = "prepare interpreter is none (threshold Python 2.7 (Harbor 1.2.2's prepare))";
+            const noTimeService = "time synchronized is no time service answers (chronyc, timedatectl, ntpstat) (threshold synchronized by NTP (chrony, systemd-timesyncd or ntpd))";
+            const clock = /^clock is \+(\d+\.\d{3}) s against the machine running Pulumi \(±\d+\.\d ms\) \(threshold within 1000 ms \(the registry accepts tokens up to 60 s early\)\)$/;
             const freeSpace = /^free space on (.+) is \d+% \(\d+ MiB free\) \(threshold >= 99%\)$/;
             for (const [node, checks] of refused) {
                 // The root disk, and Docker's data root (the same disk here).
                 assert.ok(checks.some(c => freeSpace.exec(c)?.[1] === "/"), `${node}: ${checks.join("; ")}`);
-                assert.deepEqual(checks.filter(c => !freeSpace.test(c)), node === "harbor-3" ? [python] : [], `${node}: ${checks.join("; ")}`);
+                const rest = checks.filter(c => !freeSpace.test(c) && !clock.test(c));
+                assert.deepEqual(rest.sort(), [noTimeService, ...(node === "harbor-3" ? [python] : [])].sort(), `${node}: ${checks.join("; ")}`);
+                const skew = checks.map(c => clock.exec(c)).filter(Boolean).map(m => Number(m![1]));
+                // vm2 120 s ahead, measured within a second; the others not refused for their clocks.
+                assert.ok(node === "harbor-2" ? skew.length === 1 && Math.abs(skew[0] - 120) < 1 : skew.length === 0, `${node}: ${checks.join("; ")}`);
             }
+            log(`preflight refused every node: no time service on any; harbor-2's clock: ${refused.get("harbor-2")?.find(c => c.startsWith("clock "))}`);
             assert.match(r.out, /Harbor 1\.2\.2's prepare \(#!\/usr\/bin\/python\) needs Python 2\.7: none of python2\.7, python2, python is\. Provide it with scripts\/node-python2\.sh/);
             for (const vm of vms) {
                 assert.ok(untouched(vm), `${vm} was changed`);
@@ -118,7 +132,9 @@ describe("the lab, end to end", { concurrency: 1 }, () => {
             }
         } finally {
             inVm("vm3", "mv /usr/bin/python2.7.away /usr/bin/python2.7");
+            skewClock("vm2", 0);
             dev("config rm --path harbor-ha:preflight.minFreeSpacePercent");
+            dev("config set --path harbor-ha:preflight.requireTimeSync false");
         }
     });
 
@@ -129,6 +145,12 @@ describe("the lab, end to end", { concurrency: 1 }, () => {
         assert.deepEqual(Object.keys(status).sort(), ["harbor-1", "harbor-2", "harbor-3"]);
         for (const line of Object.values(status)) assert.match(line, /healthy/);
         for (const vm of vms) assert.match(inVm(vm, "cat /opt/harbor/.harbor-ha/deploy.log"), /^prepare: \/usr\/bin\/python2\.7 \(2\.7\.18\)$/m);
+        // The VMs share this machine's kernel, so one clock: each measured within a millisecond or so.
+        const preflight = JSON.parse(pulumi(["stack", "output", "--stack", "dev", "preflight", "--json"])) as Record<string, { check: string; value: string; ok: boolean }[]>;
+        for (const [node, checks] of Object.entries(preflight)) {
+            const c = checks.find(x => x.check === "clock");
+            assert.ok(c?.ok && /^[+±-]\d+\.\d ms against the machine running Pulumi/.test(c.value), `${node}: ${JSON.stringify(c)}`);
+        }
         s = readStack();
         startClient(s);
     });

@@ -42,6 +42,17 @@ export function inVm(vm: string, script: string, input?: string): string {
 }
 
 /**
+ * What runs on the VM over SSH (the program's probes and scripts) sees its clock `seconds` ahead
+ * (libfaketime, preloaded by sshd for every session); 0 puts it back. Harbor's containers keep the
+ * real clock.
+ */
+export function skewClock(vm: string, seconds: number): void {
+    const conf = "/etc/ssh/sshd_config.d/zz-harbor-ha-e2e-clock.conf";
+    inVm(vm, seconds === 0 ? `rm -f ${conf}; pkill -HUP -o -x sshd` :
+        `echo 'SetEnv LD_PRELOAD=/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1 FAKETIME=+${seconds} FAKETIME_DONT_FAKE_MONOTONIC=1' >${conf}; pkill -HUP -o -x sshd`);
+}
+
+/**
  * Every VM runs a `docker run --privileged` container, as Harbor 2.x's prepare wrapper does, with
  * every capability the VM itself has (its CapBnd), CAP_SYS_ADMIN (bit 21) among them.
  */

@@ -24,6 +24,7 @@ describe("the preflight again before each deploy", () => {
         await settled(["cluster-harbor-3-deploy"]);
         const recheck = cmd("cluster-harbor-2-recheck");
         assert.equal(plain(recheck.inputs.stdin), plain(cmd("cluster-harbor-2-preflight-checks").inputs.stdin));
+        assert.match(plain(recheck.inputs.stdin), /^report "time synchronized" /m);
         const triggers = recheck.inputs.triggers as unknown;
         assert.ok(isSecretInput(triggers) || isSecretInput((triggers as unknown[])[0]), "the trigger is a hash of files with passwords in them: secret");
         const trigger = (plain(triggers) as unknown[]).map(plain)[0];

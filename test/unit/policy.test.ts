@@ -16,6 +16,10 @@ function goodStack(): R[] {
             type: types.command, name: `deploy${i}`, opts: { additionalSecretOutputs: ["stderr"] },
             props: { connection: connection(i), create: "bash -c ./prepare", stdin: "0600 x eA==", addPreviousOutputInEnv: false },
         });
+        rs.push({
+            type: types.localCommand, name: `clock${i}`, opts: { additionalSecretOutputs: ["stderr"] },
+            props: { create: "node -e 'probe'", stdin: JSON.stringify(connection(i)), addPreviousOutputInEnv: false },
+        });
     }
     for (const t of [types.tls, types.mysql, types.tokenKeys]) rs.push({ type: t, name: t.split(":").pop()!, props: {}, opts: { protect: true } });
     return rs;
@@ -52,6 +56,16 @@ describe("policy pack", () => {
         assert.ok(v.some(m => /deploy2: passes environment variables/.test(m)), v.join("\n"));
         assert.ok(v.some(m => /deploy3: reads secrets on stdin but does not keep stderr secret/.test(m)), v.join("\n"));
         assert.ok(v.every(m => m.startsWith("harbor-ha-no-plaintext-secrets: ")));
+    });
+    it("checks the commands run on this machine the same way (the clock probe reads the SSH key on stdin)", () => {
+        const v = violations(rs => {
+            rs.find(r => r.name === "clock1")!.opts.additionalSecretOutputs = [];
+            rs.find(r => r.name === "clock2")!.props.environment = { KEY: "x" };
+        });
+        assert.deepEqual(v, [
+            "harbor-ha-no-plaintext-secrets: clock1: reads secrets on stdin but does not keep stderr secret (additionalSecretOutputs)",
+            "harbor-ha-no-plaintext-secrets: clock2: passes environment variables, which are logged; secrets go on stdin",
+        ]);
     });
     it("reports a private key in a command line", () => {
         const v = violations(rs => { rs.find(r => r.name === "deploy1")!.props.delete = `echo '-----BEGIN RSA ${"PRIVATE"} KEY-----'`; });

@@ -31,9 +31,19 @@ esac
 `, { mode: 0o755 });
 }
 
-function sandbox(disk: { size: number; avail: number; inodes: number; ifree: number }, docker = true) {
+/** What the node's time services say: chrony's leap status, or none answering (timedatectl without systemd fails). */
+type TimeService = "chrony synchronised" | "chrony not synchronised" | "none";
+
+function sandbox(disk: { size: number; avail: number; inodes: number; ifree: number }, docker = true, time: TimeService = "chrony synchronised") {
     const bin = fs.mkdtempSync(path.join(os.tmpdir(), "harbor-ha-preflight-"));
     const stub = (name: string, body: string) => fs.writeFileSync(path.join(bin, name), `#!/bin/bash\n${body}\n`, { mode: 0o755 });
+    if (time !== "none") {
+        stub("chronyc", `printf 'Reference ID    : C0A80001 (ntp.lab)\\nLeap status     : ${time === "chrony synchronised" ? "Normal" : "Not synchronised"}\\n'`);
+    } else {
+        stub("chronyc", "exit 127");
+    }
+    stub("timedatectl", "echo 'System has not been booted with systemd as init system (PID 1). Can'\\''t operate.' >&2; exit 1");
+    stub("ntpstat", "exit 127");
     stub("df", `if [ "$2" = -i ]; then echo "Filesystem Inodes IUsed IFree IUse% Mounted"; echo "/dev/vda ${disk.inodes} 0 ${disk.ifree} 0% /";
 else echo "Filesystem 1-blocks Used Available Capacity Mounted"; echo "/dev/vda ${disk.size} 0 ${disk.avail} 0% /"; fi`);
     if (docker) {
@@ -55,7 +65,7 @@ function run(bin: string, spec: Partial<PreflightSpec> = {}) {
     const full: PreflightSpec = {
         nodeName: "harbor-2", minFreeSpacePercent: 10, minFreeInodesPercent: 5, ports: [1], composeProject: "harbor",
         minDocker: "1.10.0", minCompose: "1.6.0", composeFirst: "standalone",
-        endpoints: [{ name: "mysql", host: "127.0.0.1", port: openPort }], harbor: "Harbor 1.2.2", ...spec,
+        endpoints: [{ name: "mysql", host: "127.0.0.1", port: openPort }], harbor: "Harbor 1.2.2", requireTimeSync: true, ...spec,
     };
     const script = preflightScript(full);
     // The stubs and the system's tools only: no Python 2 unless a test stubs one.
@@ -70,7 +80,8 @@ describe("preflight", () => {
         assert.equal(r.status, 0, r.stderr);
         const results = parsePreflightReport(r.stdout);
         const checks = results.map(c => c.check);
-        for (const c of ["os", "docker", "compose", "free space on /", "free inodes on /", "port 1", "reach mysql"]) assert.ok(checks.includes(c), c);
+        for (const c of ["os", "docker", "compose", "free space on /", "free inodes on /", "port 1", "reach mysql", "time synchronized"]) assert.ok(checks.includes(c), c);
+        assert.equal(results.find(c => c.check === "time synchronized")?.value, "chrony: leap status Normal");
         assert.ok(results.every(c => c.ok), JSON.stringify(results));
         assert.deepEqual(results.find(c => c.check === "free space on /"), { check: "free space on /", value: "50% (51200 MiB free)", threshold: ">= 10%", ok: true });
     });
@@ -190,6 +201,27 @@ esac
             assert.equal(owner(r)?.value, `cluster ${theirs}, taken over (harbor-ha:adoptCluster)`);
             const other = run(healthy(), { owner: { installDir: node("ffffffffffffffff"), cluster: ours, adopt: theirs } });
             assert.notEqual(other.status, 0);
+        });
+    });
+
+    describe("clock", () => {
+        const healthy = (time?: TimeService) => sandbox({ size: 100 * GiB, avail: 50 * GiB, inodes: 1000, ifree: 900 }, true, time);
+        const sync = (r: ReturnType<typeof run>) => parsePreflightReport(r.stdout + r.stderr).find(c => c.check === "time synchronized");
+
+        it("refuses a node whose clock chrony does not synchronize, or that no time service keeps, naming the fix", () => {
+            for (const [time, value] of [["chrony not synchronised", "chrony: leap status Not synchronised"], ["none", "no time service answers (chronyc, timedatectl, ntpstat)"]] as const) {
+                const r = run(healthy(time));
+                assert.notEqual(r.status, 0, time);
+                assert.equal(sync(r)?.value, value);
+                assert.match(r.stderr, new RegExp(`^  - time synchronized is ${value.replace(/[()]/g, "\\$&")} \\(threshold synchronized by NTP`, "m"));
+                assert.match(r.stderr, /node harbor-2: its clock is not kept by NTP.*Install and enable chrony/);
+            }
+        });
+
+        it("reports but does not require a synchronized clock with requireTimeSync false", () => {
+            const r = run(healthy("none"), { requireTimeSync: false });
+            assert.equal(r.status, 0, r.stderr);
+            assert.deepEqual(sync(r), { check: "time synchronized", value: "no time service answers (chronyc, timedatectl, ntpstat)", threshold: "not required (harbor-ha:preflight.requireTimeSync false)", ok: true });
         });
     });
 });

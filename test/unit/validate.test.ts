@@ -128,7 +128,27 @@ describe("validateConfig", () => {
         c.nodes[2].dockerDataRoot = "/srv/docker";
         const cfg = validateConfig(raw(c));
         assert.deepEqual(cfg.nodes.map(n => n.dockerDataRoot), ["/data/docker", "/data/docker", "/srv/docker"]);
-        assert.deepEqual(cfg.preflight, { minFreeSpacePercent: 10, minFreeInodesPercent: 5 });
+        assert.deepEqual(cfg.preflight, { minFreeSpacePercent: 10, minFreeInodesPercent: 5, maxClockSkewMs: 1000, requireTimeSync: true });
+    });
+
+    it("takes the default clock threshold from the version's token check: 1 s within 60 s of leeway, 10 ms with none (2.10)", () => {
+        const skew = (c: Record<string, unknown>) => validateConfig(raw(c)).preflight.maxClockSkewMs;
+        const v2 = (version: string) => {
+            const c = good() as Record<string, any>;
+            delete c.mysql;
+            return { ...c, harborVersion: version, postgres: { host: "10.99.0.3", database: "registry", user: "harbor" }, redis: { host: "redis.example.test" } };
+        };
+        const v2Secrets = () => { const { mysqlPassword: _a, mysqlAdminPassword: _b, ...s } = allSecrets(); return { ...s, postgresPassword: { value: "PgPw-1234", storedAsSecret: true } }; };
+        assert.equal(skew(good()), 1000);
+        for (const [version, ms] of [["2.10.3", 10], ["2.11.0", 1000], ["2.15.2", 1000]] as const) {
+            assert.equal(validateConfig(raw(v2(version), v2Secrets())).preflight.maxClockSkewMs, ms, version);
+        }
+        assert.equal(skew({ ...good(), preflight: { maxClockSkewMs: 250 } }), 250);
+    });
+    it("fails on a clock threshold out of range and a requireTimeSync that is not a boolean, both at once", () => {
+        const p = problems({ ...good(), preflight: { maxClockSkewMs: 0, requireTimeSync: "sometimes" } });
+        assert.ok(p.some(x => /^harbor-ha:preflight\.maxClockSkewMs: must be an integer from 1 to 60000, got 0$/.test(x)), p.join("\n"));
+        assert.ok(p.some(x => /^harbor-ha:preflight\.requireTimeSync: must be true or false, got "sometimes"$/.test(x)), p.join("\n"));
     });
 
     it("names an unknown key with the nearest known one, and every unknown setting", () => {

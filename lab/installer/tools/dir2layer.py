@@ -1,6 +1,8 @@
 #!/usr/bin/python3
-"""A directory as a docker image layer tar: root-owned, one fixed mtime, no byte code, sorted, so
-the same files always give the same layer.
+"""A directory as a docker image layer tar: root-owned, one fixed mtime, git's modes (0755 for
+directories and executables, 0644 otherwise, whatever umask the checkout was made with: a 0700
+directory in a layer would hide what is below it from Harbor's non-root users), no byte code,
+sorted, so the same files always give the same layer.
   dir2layer.py SRC_DIR OUT_TAR MTIME"""
 import os
 import sys
@@ -10,6 +12,7 @@ src, out, mtime = sys.argv[1], sys.argv[2], int(sys.argv[3])
 
 
 def norm(ti):
+    ti.mode = 0o755 if ti.isdir() or ti.mode & 0o100 else 0o644
     ti.uid = ti.gid = 0
     ti.uname = ti.gname = ""
     ti.mtime = mtime

@@ -16,6 +16,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding
 
 ISSUER = "harbor-token-issuer"
+JWT_LEEWAY = 60
 SERVICE = "harbor-registry"
 
 
@@ -85,9 +86,16 @@ class TokenKey:
             key.public_key().verify(sig, (h + "." + c).encode(), padding.PKCS1v15(), hashes.SHA256())
         except InvalidSignature:
             raise ValueError("token signature is invalid: crypto/rsa: verification error")
+        # golang-jwt v5 with Harbor's JwtLeeway (60 s, src/common/const.go): exp and nbf each
+        # tolerate a verifier's clock that far off the signer's, and both failures are reported.
         now = time.time()
-        if claims.get("exp", 0) < now:
-            raise ValueError("token is expired")
+        invalid = []
+        if now > claims.get("exp", 0) + JWT_LEEWAY:
+            invalid.append("token is expired")
+        if now < claims.get("nbf", 0) - JWT_LEEWAY:
+            invalid.append("token is not valid yet")
+        if invalid:
+            raise ValueError("token has invalid claims: " + ", ".join(invalid))
         if claims.get("iss") != ISSUER:
             raise ValueError("token has invalid issuer")
         return claims

@@ -343,7 +343,7 @@ class Signer:
         now = int(time.time())
         header = {"typ": "JWT", "alg": "RS256", "kid": kid}
         claims = {"iss": ISSUER, "sub": subject, "aud": audience, "exp": now + ttl,
-                  "nbf": now - 5, "iat": now, "jti": random_text(16), "access": access}
+                  "nbf": now, "iat": now, "jti": random_text(16), "access": access}
         signing_input = (b64url(json.dumps(header, separators=(",", ":")).encode()) + "." +
                          b64url(json.dumps(claims, separators=(",", ":")).encode()))
         sig = key.sign(signing_input.encode(), padding.PKCS1v15(), hashes.SHA256())
