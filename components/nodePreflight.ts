@@ -47,8 +47,8 @@ export class NodePreflight extends pulumi.ComponentResource {
         super("harbor-ha:index:NodePreflight", name, {}, opts);
         const owner = pulumi.all([args.installDir, args.cluster, args.adoptCluster])
             .apply(([installDir, cluster, adopt]) => ({ installDir, cluster, adopt: adopt || undefined }));
-        const node = pulumi.all([owner, args.requireTimeSync]);
-        const spec = pulumi.all([args.nodeName, args.minFreeSpacePercent, args.minFreeInodesPercent, pulumi.all([args.port, args.protocol, args.healthPort]), args.composeProject, args.endpoints, args.harborVersion, node])
+        const ownerAndSync = pulumi.all([owner, args.requireTimeSync]);
+        const spec = pulumi.all([args.nodeName, args.minFreeSpacePercent, args.minFreeInodesPercent, pulumi.all([args.port, args.protocol, args.healthPort]), args.composeProject, args.endpoints, args.harborVersion, ownerAndSync])
             .apply(([nodeName, minFreeSpacePercent, minFreeInodesPercent, [port, protocol, healthPort], composeProject, endpoints, version, [o, requireTimeSync]]): PreflightSpec => {
                 const f = requireFlavor(version);
                 return {

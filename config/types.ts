@@ -23,7 +23,7 @@ export interface PreflightConfig {
     minFreeSpacePercent: number;
     /** Like nodefs.inodesFree<5%. */
     minFreeInodesPercent: number;
-    /** A node whose clock is further than this from the others' is refused (render/scripts/clock.ts). */
+    /** A node whose clock is further than this from the machine running Pulumi is refused (components/nodeClock.ts). */
     maxClockSkewMs: number;
     /** A node whose clock no NTP client keeps synchronized is refused. */
     requireTimeSync: boolean;

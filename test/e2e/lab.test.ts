@@ -16,7 +16,7 @@ import {
 } from "./lab";
 import {
     dataRootsMoved, keypairServed, loginsThroughLb, nodeKilled, pushNode1PullNode3, registryLostTakesNodeOut, rollingInstallerChangeAndRenewal,
-    sessionsShared, unsharedKeysFail, unsharedSecretKeyFails,
+    sessionsShared, skewedClockFails, unsharedKeysFail, unsharedSecretKeyFails,
 } from "./verify";
 
 /** A pulumi command on the dev stack with its lab config file. */
@@ -179,6 +179,10 @@ describe("the lab, end to end", { concurrency: 1 }, () => {
 
     it("with the keys NOT shared, logins fail with 401 (the seed's problem 2); restored, they all pass", () => {
         expectAll(timed("unshared keys", () => unsharedKeysFail(s)));
+    });
+
+    it("with one node's token service 120 s ahead (what the clock check refuses), every token it signs is refused and only those; logins fail; restored, they all pass", () => {
+        expectAll(timed("clock 120 s ahead", () => skewedClockFails(s)));
     });
 
     it("with the secretkey NOT shared, a node reads a replication target's password another stored as garbage (401); restored, it pings", () => {

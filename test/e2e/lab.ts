@@ -53,6 +53,29 @@ export function skewClock(vm: string, seconds: number): void {
 }
 
 /**
+ * #15911 on purpose: the VM's ui (1.x's token service) sees its clock `seconds` ahead (libfaketime
+ * from the VM, through a compose override), the rest of the node keeps the real one; returns the
+ * undo, which recreates the ui from Harbor's own compose file.
+ */
+export function skewUiClock(vm: string, seconds: number): () => void {
+    inVm(vm, `mkdir -p /root/harbor-ha-e2e && cat >/root/harbor-ha-e2e/clock.yml <<'EOF'
+version: '2'
+services:
+  ui:
+    environment:
+      LD_PRELOAD: /faketime/libfaketime.so.1
+      FAKETIME: "+${seconds}"
+      FAKETIME_DONT_FAKE_MONOTONIC: "1"
+    volumes:
+      - /usr/lib/x86_64-linux-gnu/faketime:/faketime:ro
+EOF
+cd ${installDir}
+docker-compose -f docker-compose.yml -f /root/harbor-ha-e2e/clock.yml up -d --no-deps --force-recreate ui >/dev/null 2>&1
+docker-compose restart proxy >/dev/null 2>&1`);
+    return () => recreateHarbor(vm, ["ui"]);
+}
+
+/**
  * Every VM runs a `docker run --privileged` container, as Harbor 2.x's prepare wrapper does, with
  * every capability the VM itself has (its CapBnd), CAP_SYS_ADMIN (bit 21) among them.
  */
@@ -297,6 +320,26 @@ ${nodeCurl(s, node.address, `-f -u "admin:$pw" 'https://${s.host}/service/token?
     const [header, claims, signature] = token.token.split(".");
     const signedBy = verify("RSA-SHA256", Buffer.from(`${header}.${claims}`), createPublicKey(s.tokenCertificatePem), Buffer.from(signature, "base64url"));
     return { rootCrtFingerprint: new X509Certificate(rootCrt).fingerprint256, tokenSignedByClusterKey: signedBy };
+}
+
+/**
+ * Every (signer, checker) pair of nodes: a token from the signer's token service presented to the
+ * checker's `GET /v2/` (1.x: its registry, 2.x: its core). The claim names the pairs that must be
+ * refused (401), e.g. those whose keys differ, so the share refused is exact, not "at least one";
+ * every other pair must pass (200).
+ */
+export function tokenPairs(s: Stack, refusedWhen: (signer: string, checker: string) => boolean): { refused: number; total: number; wrong: string[] } {
+    const tokens = s.nodes.map(signer => (JSON.parse(clientExec(`read -r pw
+${nodeCurl(s, signer.address, `-f -u "admin:$pw" 'https://${s.host}/service/token?service=harbor-registry&scope=repository:library/harbor-ha-probe:pull'`)}`,
+    `${s.adminPassword}\n`)) as { token: string }).token);
+    // The tokens on stdin, one per signer, each presented to every node.
+    const out = clientExec(s.nodes.map(signer => `read -r t
+${s.nodes.map(checker => `echo "${signer.name} ${checker.name} $(${nodeCurl(s, checker.address, `-s -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $t" https://${s.host}/v2/`)} || true)"`).join("\n")}`).join("\n"),
+    `${tokens.join("\n")}\n`);
+    const pairs = out.trim().split("\n").map(l => l.split(" ")) as [string, string, string][];
+    const wrong = pairs.filter(([a, b, code]) => code !== (refusedWhen(a, b) ? "401" : "200")).map(([a, b, code]) => `${a}->${b} ${code}`);
+    if (pairs.length !== s.nodes.length ** 2) wrong.push(`${pairs.length} pairs answered, not ${s.nodes.length ** 2}`);
+    return { refused: pairs.filter(p => p[2] === "401").length, total: pairs.length, wrong };
 }
 
 /**

@@ -7,10 +7,11 @@ import * as path from "path";
 import { between, describeLatency, describeLoad, describeTimeline, lbEvents, Load, loadLoops, LoadResult, sleepMs, startLoad, timeline } from "./load";
 import {
     adminApi, Attempts, cache, clientExec, fmtAttempts, inVm, installerVariant, labDocker, labDockerOk, lbLog, lbStates, log, logins, pulumi, repo, stackArgs, pullThrough, pushThrough, readStack, servedKeys, Stack, stackConfig,
-    startClient, uiCurrentUser, uiLogin, unshareKeys, unshareSecretKey, unshareSessions, waitHealthy, waitLb, healthy, installDir, nodeCurl, restartHarbor,
+    skewUiClock, startClient, tokenPairs, uiCurrentUser, uiLogin, unshareKeys, unshareSecretKey, unshareSessions, waitHealthy, waitLb, healthy, installDir, nodeCurl, restartHarbor,
 } from "./lab";
 import {
-    databaseLostTakesNodeOut, jobRunByAnotherNode, redisLostTakesNodeOut, uiSessionAndCsrfShared, unsharedCsrfKeyFails, unsharedJobserviceSecretFails, unsharedSecretKeyFailsV2, unsharedTokenKeyFails,
+    databaseLostTakesNodeOut, jobRunByAnotherNode, redisLostTakesNodeOut, tokenPairsOutcome, uiSessionAndCsrfShared, unsharedCsrfKeyFails, unsharedJobserviceSecretFails,
+    unsharedSecretKeyFailsV2, unsharedTokenKeyFails,
 } from "./verifyV2";
 import { releasesFrom, upgradeAcrossReleases } from "./upgradeV2";
 
@@ -53,9 +54,13 @@ export function unsharedKeysFail(s: Stack, n = 30): Outcome[] {
     const restore = unshareKeys(others.map(x => x.vm));
     let during: Attempts;
     let served: boolean[];
+    let pairs: ReturnType<typeof tokenPairs>;
+    // The first node keeps the cluster's keypair; each of the others has one of its own.
+    const keyOf = (node: string) => (node === s.nodes[0].name ? "cluster" : node);
     try {
         waitHealthy(s, s.nodes.map(x => x.address));
         served = others.map(x => { const k = servedKeys(s, x); return k.rootCrtFingerprint === s.tokenCertFingerprint || k.tokenSignedByClusterKey; });
+        pairs = tokenPairs(s, (signer, checker) => keyOf(signer) !== keyOf(checker));
         during = logins(s, n);
     } finally {
         restore();
@@ -64,10 +69,41 @@ export function unsharedKeysFail(s: Stack, n = 30): Outcome[] {
     const after = logins(s, n);
     return [
         { name: "keypair check with the keys not shared (must fail)", figure: `${served.filter(x => !x).length}/${others.length} nodes seen serving another keypair`, ok: served.every(x => !x) },
-        { name: "logins with the keys not shared (must fail)", figure: fmt(during), ok: during.unauthorized > 0 },
+        tokenPairsOutcome(pairs, s.nodes.length ** 2 - (s.nodes.length - others.length) ** 2 - others.length,
+            `tokens signed by one node, checked by another, with ${others.length} of ${s.nodes.length} nodes on keys of their own (must fail for every pair whose keys differ)`),
+        { name: "docker logins through the load balancer with the keys not shared (must fail)", figure: fmt(during), ok: during.unauthorized > 0 },
         { name: "logins with the cluster keypair restored", figure: fmt(after), ok: after.ok === n && after.total === n },
     ];
 }
+
+/**
+ * The clock check's negative control (#15911): the middle node's token service runs 120 s ahead,
+ * past the registry's 60 s leeway, as a node the clock check refuses would if it were let in. Every
+ * token it signs is refused by every registry, its own included (only its ui's clock is off), and
+ * no other: exactly n of the n*n (signer, checker) pairs. Docker logins through the load balancer
+ * then fail whenever that node signs the token. Restored, every login passes.
+ */
+export function skewedClockFails(s: Stack, n = 30): Outcome[] {
+    const skewed = s.nodes[1];
+    const restore = skewUiClock(skewed.vm, 120);
+    let during: Attempts;
+    let pairs: ReturnType<typeof tokenPairs>;
+    try {
+        waitHealthy(s, [skewed.address]);
+        pairs = tokenPairs(s, signer => signer === skewed.name);
+        during = logins(s, n);
+    } finally {
+        restore();
+    }
+    waitHealthy(s, [skewed.address]);
+    const after = logins(s, n);
+    return [
+        tokenPairsOutcome(pairs, s.nodes.length, `tokens signed by ${skewed.name}, its token service 120 s ahead (must fail on every node, and only those)`),
+        { name: `docker logins through the load balancer with ${skewed.name} 120 s ahead (must fail)`, figure: fmt(during), ok: during.unauthorized > 0 },
+        { name: `logins with ${skewed.name}'s clock back`, figure: fmt(after), ok: after.ok === n && after.total === n },
+    ];
+}
+
 
 /** Pushed through node 1, pulled through node 3 with no local copy: the layer comes through node 3. */
 export function pushNode1PullNode3(s: Stack, tag: string): Outcome {
@@ -608,6 +644,7 @@ if (require.main === module) {
     if (s.generation === 1) {
         step("UI sessions shared", () => sessionsShared(s));
         step("unshared token keys fail", () => unsharedKeysFail(s));
+        step("a node 120 s ahead fails", () => skewedClockFails(s));
         step("unshared secretkey fails", () => unsharedSecretKeyFails(s, tag));
         step("a node whose registry is down", () => registryLostTakesNodeOut(s, tag));
     } else {

@@ -2,7 +2,7 @@
 // CSRF token from one node accepted by another, and a job submitted on one node run by another
 // node's jobservice. The claims both generations share are in verify.ts.
 import { randomBytes } from "node:crypto";
-import { adminApi, Attempts, clientExec, fmtAttempts, inVm, lbStates, logins, nodeCurl, Stack, stackConfig, waitHealthy, waitLb } from "./lab";
+import { adminApi, Attempts, clientExec, fmtAttempts, inVm, lbStates, logins, nodeCurl, Stack, stackConfig, tokenPairs, waitHealthy, waitLb } from "./lab";
 import { deviate, gcThrough, GcRun, jobserviceLog, replicateThrough, ReplicationRun, replicationSetup, ReplicationSetup, uiLoginV2, uiRequestV2 } from "./labV2";
 import { sleepMs } from "./load";
 import type { Outcome } from "./verify";
@@ -87,6 +87,15 @@ const randomFile = (name: string, chars: number) =>
  * from the first, so any two nodes disagree, wherever round robin sends a login's requests.
  * Restored, all pass.
  */
+/** The figure of tokenPairs: exactly the `expected` pairs refused, every other one passed. */
+export function tokenPairsOutcome(p: { refused: number; total: number; wrong: string[] }, expected: number, name: string): Outcome {
+    return {
+        name,
+        figure: `${p.refused}/${p.total} (signer, checker) pairs refused, ${expected} expected${p.wrong.length ? `; wrong: ${p.wrong.join(", ")}` : ""}`,
+        ok: p.refused === expected && p.wrong.length === 0,
+    };
+}
+
 export function unsharedTokenKeyFails(s: Stack, n = 30): Outcome[] {
     const others = s.nodes.slice(1);
     const restores = others.map(o => deviate(s, o.vm, {
@@ -95,8 +104,11 @@ export function unsharedTokenKeyFails(s: Stack, n = 30): Outcome[] {
         services: ["core"],
     }));
     let during: Attempts;
+    let pairs: ReturnType<typeof tokenPairs>;
     try {
         waitHealthy(s, others.map(o => o.address));
+        const keyOf = (node: string) => (node === first(s).name ? "cluster" : node);
+        pairs = tokenPairs(s, (signer, checker) => keyOf(signer) !== keyOf(checker));
         during = logins(s, n);
     } finally {
         restores.forEach(r => r());
@@ -104,7 +116,9 @@ export function unsharedTokenKeyFails(s: Stack, n = 30): Outcome[] {
     waitHealthy(s, others.map(o => o.address));
     const after = logins(s, n);
     return [
-        { name: `token key not shared: ${others.map(o => o.name).join(" and ")} sign with keys of their own (must fail)`, figure: fmt(during), ok: during.unauthorized > 0 },
+        tokenPairsOutcome(pairs, s.nodes.length ** 2 - (s.nodes.length - others.length) ** 2 - others.length,
+            `token key not shared: tokens signed by one node, checked by another, with ${others.length} of ${s.nodes.length} on keys of their own (must fail for every pair whose keys differ)`),
+        { name: `token key not shared: ${others.map(o => o.name).join(" and ")} sign with keys of their own, docker logins through the load balancer (must fail)`, figure: fmt(during), ok: during.unauthorized > 0 },
         { name: "logins with the token key shared again", figure: fmt(after), ok: after.ok === n && after.total === n },
     ];
 }
