@@ -80,18 +80,19 @@ export function unsharedKeysFail(s: Stack, n = 30): Outcome[] {
  * The clock check's negative control (#15911): the middle node's token service runs 120 s ahead,
  * past the registry's 60 s leeway, as a node the clock check refuses would if it were let in. Every
  * token it signs is refused by every registry, its own included (only its ui's clock is off), and
- * no other: exactly n of the n*n (signer, checker) pairs. Docker logins through the load balancer
- * then fail whenever that node signs the token. Restored, every login passes.
+ * no other: exactly n of the n*n (signer, checker) pairs. A docker login fails when that node signs
+ * its token; which node does is not the client's choice (the realm is the cluster's name, and each
+ * of a login's connections lands where round robin puts it: all or none of 30 from run to run), so
+ * the logins through the load balancer are printed, not counted. Restored, every login passes.
  */
 export function skewedClockFails(s: Stack, n = 30): Outcome[] {
     const skewed = s.nodes[1];
     const restore = skewUiClock(skewed.vm, 120);
-    let during: Attempts;
     let pairs: ReturnType<typeof tokenPairs>;
     try {
         waitHealthy(s, [skewed.address]);
         pairs = tokenPairs(s, signer => signer === skewed.name);
-        during = logins(s, n);
+        log(`docker logins through the load balancer with ${skewed.name} 120 s ahead (not counted): ${fmt(logins(s, n))}`);
     } finally {
         restore();
     }
@@ -99,8 +100,7 @@ export function skewedClockFails(s: Stack, n = 30): Outcome[] {
     const after = logins(s, n);
     return [
         tokenPairsOutcome(pairs, s.nodes.length, `tokens signed by ${skewed.name}, its token service 120 s ahead (must fail on every node, and only those)`),
-        { name: `docker logins through the load balancer with ${skewed.name} 120 s ahead (must fail)`, figure: fmt(during), ok: during.unauthorized > 0 },
-        { name: `logins with ${skewed.name}'s clock back`, figure: fmt(after), ok: after.ok === n && after.total === n },
+        { name: `logins through the load balancer with ${skewed.name}'s clock back`, figure: fmt(after), ok: after.ok === n && after.total === n },
     ];
 }
 
