@@ -39,7 +39,6 @@ else
     *) time_source="no time service answers (chronyc, timedatectl, ntpstat)" ;;
   esac
 fi
-${required ? `report "time synchronized" "$time_source" ${sq(threshold)} $time_sync
-[ "$time_sync" = ok ] || hints+=("node $node: its clock is not kept by NTP, so it drifts from the other nodes' and tokens start failing (goharbor/harbor#15911). Install and enable chrony (or systemd-timesyncd) with the same servers on every node.")`
-        : `report "time synchronized" "$time_source" ${sq(threshold)} ok`}`;
+report "time synchronized" "$time_source" ${sq(threshold)} ${required ? "$time_sync" : "ok"}${required ? `
+[ "$time_sync" = ok ] || hints+=("node $node: its clock is not kept by NTP, so it drifts from the other nodes' and tokens start failing (goharbor/harbor#15911). Install and enable chrony (or systemd-timesyncd) with the same servers on every node.")` : ""}`;
 }
