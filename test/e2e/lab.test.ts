@@ -15,7 +15,7 @@ import {
     inVm, labDocker, labDockerOk, lbConfig, lbLog, lbStates, log, privilegedEverywhere, pulumi, pullThrough, readStack, repo, skewClock, Stack, startClient, stopClient, waitHealthy,
 } from "./lab";
 import {
-    dataRootsMoved, keypairServed, loginsThroughLb, nodeKilled, pushNode1PullNode3, registryLostTakesNodeOut, rollingInstallerChangeAndRenewal,
+    databaseRestarted, dataRootsMoved, keypairServed, loginsThroughLb, nodeKilled, pushNode1PullNode3, registryLostTakesNodeOut, rollingInstallerChangeAndRenewal,
     sessionsShared, skewedClockFails, unsharedKeysFail, unsharedSecretKeyFails,
 } from "./verify";
 
@@ -265,6 +265,10 @@ describe("the lab, end to end", { concurrency: 1 }, () => {
         expectAll(timed("data root moves", () => dataRootsMoved(s, tag)));
         const again = dev("up --yes --expect-no-changes");
         assert.equal(again.status, 0, again.out.slice(-4000));
+    });
+
+    it("the database (MariaDB) restarted under load: every node issues tokens again by itself and is in service; what fails is inside the restart's window, nothing after it", () => {
+        expectAll(timed("database restarted", () => databaseRestarted(s, tag)));
     });
 
     it("a VM killed under load: only requests in flight fail; with it lost, logins and pulls all succeed, and nothing fails while it rejoins by itself", () => {

@@ -10,7 +10,7 @@ import { expectAll, sh, stackCommand, timed } from "./e2eSteps";
 import {
     inVm, labDocker, lbConfig, lbStates, log, privilegedEverywhere, pulumi, pullThrough, readStack, Stack, startClient, stopClient, waitHealthy,
 } from "./lab";
-import { keypairServed, loginsThroughLb, nodeKilled, pushNode1PullNode3, recordLostRollingChange } from "./verify";
+import { databaseRestarted, keypairServed, loginsThroughLb, nodeKilled, pushNode1PullNode3, recordLostRollingChange } from "./verify";
 import {
     databaseLostTakesNodeOut, jobRunByAnotherNode, redisLostTakesNodeOut, uiSessionAndCsrfShared, unsharedCsrfKeyFails, unsharedJobserviceSecretFails, unsharedSecretKeyFailsV2, unsharedTokenKeyFails,
 } from "./verifyV2";
@@ -118,6 +118,10 @@ describe("the lab, end to end, Harbor 2.x", { concurrency: 1 }, () => {
 
     it("a node cut off from Redis is taken out (its health says so); back, it returns", () => {
         expectAll(timed("Redis lost", () => redisLostTakesNodeOut(s)));
+    });
+
+    it("the database (PostgreSQL) restarted under load: every node issues tokens again by itself and is in service; what fails is inside the restart's window, nothing after it", () => {
+        expectAll(timed("database restarted", () => databaseRestarted(s, tag)));
     });
 
     it("a VM killed under load: only requests in flight fail; with it lost, logins and pulls all succeed; started again, its Harbor rejoins by itself", () => {

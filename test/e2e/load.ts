@@ -192,6 +192,11 @@ export function between(r: LoadResult, from: number, to = Infinity): LoadResult 
     return tally(r.attempts.filter(a => a.at > from && a.at <= to));
 }
 
+/** The attempts that started at or after `from` (epoch seconds): none of them was open before it. */
+export function startedFrom(r: LoadResult, from: number): LoadResult {
+    return tally(r.attempts.filter(a => a.at - a.took >= from));
+}
+
 function tally(attempts: Attempt[]): LoadResult {
     const r: LoadResult = { total: 0, ok: 0, byKind: {}, failures: [], attempts };
     for (const a of attempts) {

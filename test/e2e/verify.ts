@@ -4,7 +4,7 @@
 // No attempt is retried here; what the load balancer and Docker retry is in README "What is retried".
 import { spawnSync } from "node:child_process";
 import * as path from "path";
-import { between, describeLatency, describeLoad, describeTimeline, lbEvents, Load, loadLoops, LoadResult, sleepMs, startLoad, timeline } from "./load";
+import { between, describeLatency, describeLoad, describeTimeline, lbEvents, Load, loadLoops, LoadResult, sleepMs, startedFrom, startLoad, timeline } from "./load";
 import {
     adminApi, Attempts, cache, clientExec, fmtAttempts, inVm, installerVariant, labDocker, labDockerOk, lbLog, lbStates, log, logins, pulumi, repo, stackArgs, pullThrough, pushThrough, readStack, servedKeys, Stack, stackConfig,
     skewUiClock, startClient, tokenPairs, uiCurrentUser, uiLogin, unshareKeys, unshareSecretKey, unshareSessions, waitHealthy, waitLb, healthy, installDir, nodeCurl, restartHarbor,
@@ -599,6 +599,108 @@ export function nodeKilled(s: Stack, tag: string): Outcome[] {
 }
 
 /**
+ * The lab's container of the stack's database, and a login to it the way Harbor makes one (over
+ * TCP with the password, the container's own environment giving it: no command line has it).
+ */
+function labDatabase(s: Stack): { container: string; login: string } {
+    // Its address on the lab network, as the nodes reach it (MariaDB's root@127.0.0.1 is another account).
+    return s.generation === 1
+        ? { container: "mariadb", login: `MYSQL_PWD="$MARIADB_ROOT_PASSWORD" mariadb --connect-timeout=2 -h "$(hostname -i)" -u root -N -e 'SELECT 1' >/dev/null 2>&1` }
+        : { container: "postgres", login: `PGPASSWORD="$POSTGRES_PASSWORD" PGCONNECT_TIMEOUT=2 /usr/lib/postgresql/15/bin/psql -X -At -h "$(hostname -i)" -U postgres -d postgres -c 'SELECT 1' >/dev/null 2>&1` };
+}
+
+/** Seconds until `ok()` holds, asked every 100 ms; -1 after `seconds`. */
+function secondsUntil(ok: () => boolean, seconds: number): number {
+    const t0 = Date.now();
+    while (!ok()) {
+        if (Date.now() - t0 > seconds * 1000) return -1;
+        sleepMs(100);
+    }
+    return (Date.now() - t0) / 1000;
+}
+
+/**
+ * When each node's token service (which looks the user up in the database) first issues a token
+ * again, asked of every node straight (not through the load balancer) every 200 ms: epoch seconds
+ * by node name; a node missing did not within `seconds`.
+ */
+function tokensAgain(s: Stack, seconds: number): Record<string, number> {
+    const out = clientExec(`read -r pw
+pending="${s.nodes.map(n => `${n.name}=${n.address}`).join(" ")}"
+end=$(( $(date +%s) + ${seconds} ))
+while [ -n "$pending" ] && [ "$(date +%s)" -lt "$end" ]; do
+  next=""
+  for p in $pending; do
+    if ${nodeCurl(s, "${p#*=}", `-f -o /dev/null -u "admin:$pw" 'https://${s.host}/service/token?service=harbor-registry&scope=repository:library/harbor-ha-probe:pull'`)} 2>/dev/null; then
+      echo "\${p%%=*} $(date +%s.%N)"
+    else next="$next $p"; fi
+  done
+  pending=\${next# }
+  [ -z "$pending" ] || sleep 0.2
+done`, `${s.adminPassword}\n`);
+    return Object.fromEntries(out.trim().split("\n").filter(l => l !== "").map(l => { const [n, t] = l.split(" "); return [n, Number(t)]; }));
+}
+
+/**
+ * The stack's database restarted under load (the lab's MariaDB or PostgreSQL container: a fast
+ * shutdown ends every session, as a restart or a failover of the user's HA database does). Nothing
+ * is done to any node: each must issue tokens again by itself once the database takes logins
+ * (Harbor's pools drop a connection the server closed: conformance tables), and be in service. The
+ * requests that fail are counted, all inside the window from the restart until every node is back:
+ * none before it, none of those started after it (at least 20 s of them, and enough logins and pulls).
+ */
+export function databaseRestarted(s: Stack, tag: string): Outcome[] {
+    const db = labDatabase(s);
+    const names = s.nodes.map(n => n.name);
+    allInService();
+    const load = startLoad(s, `library/harbor-ha-probe:${tag}`);
+    let r: LoadResult;
+    let restartAt = 0;
+    let down = -1;
+    let tokens: Record<string, number> = {};
+    let inService = -1;
+    let backAt = 0;
+    try {
+        sleepMs(5000);
+        restartAt = Date.now() / 1000;
+        labDocker(["restart", "-t", "30", db.container]);
+        if (secondsUntil(() => labDockerOk(["exec", db.container, "bash", "-c", db.login]), 120) >= 0) {
+            down = Date.now() / 1000 - restartAt;
+            tokens = tokensAgain(s, 120);
+            inService = waitLb(names, "UP");
+        }
+        backAt = Date.now() / 1000;
+        if (inService >= 0 && names.every(n => tokens[n])) untilEnough(load, backAt);
+    } finally {
+        r = load.stop();
+    }
+    const dbBackAt = restartAt + down;
+    const before = between(r, 0, restartAt).failures;
+    const after = startedFrom(r, backAt);
+    const window = r.attempts.filter(a => a.at > restartAt && a.at - a.took < backAt);
+    const inWindow = window.filter(a => !a.ok);
+    const windowTotal = window.length;
+    const kind = (k: string) => after.byKind[k] ?? { ok: 0, total: 0 };
+    return [
+        {
+            name: `the ${db.container} database restarted under load: every node back by itself`,
+            figure: `${down < 0 ? "the database took no login for 120s" : `the database took logins again ${down.toFixed(1)}s after the restart began`}; ` +
+                `tokens issued again by ${names.map(n => `${n} ${tokens[n] ? `${(tokens[n] - dbBackAt).toFixed(1)}s` : "NOT within 120s"}`).join(", ")} after that; ` +
+                `${inService < 0 ? "NOT every node in service within 90s" : "every node in service"} ${(backAt - restartAt).toFixed(1)}s after the restart began`,
+            ok: down >= 0 && names.every(n => tokens[n]) && inService >= 0,
+        },
+        {
+            name: `requests through the load balancer across the ${db.container} restart`,
+            figure: `${inWindow.length} of ${windowTotal} failed in the ${(backAt - restartAt).toFixed(1)}s from the restart until every node was back` +
+                (inWindow.length ? ` (${kinds(inWindow)}; e.g. ${inWindow[0].kind} ${inWindow[0].detail.slice(0, 160)})` : "") +
+                `; ${before.length ? `${before.length} failed before it: ${before[0].kind} ${before[0].detail.slice(0, 160)}` : "none before it"}; ` +
+                `those started after: ${describeLoad(after)}` + (after.failures.length ? ` (e.g. ${after.failures[0].kind} ${after.failures[0].detail.slice(0, 160)})` : ""),
+            ok: before.length === 0 && backAt > restartAt && after.failures.length === 0 && Object.entries(whileDown).every(([k, n]) => kind(k).ok >= n),
+        },
+    ];
+}
+
+/**
  * The upgrade figures need installers of two older releases: the lab builds its own when the stack
  * runs a lab installer; with any other (Harbor's real one) they run only when given
  * (`--upgrade-from <older.tgz> <newer-schema.tgz>`), else they are skipped, never passed.
@@ -661,6 +763,7 @@ if (require.main === module) {
         step("rolling installer change", () => rollingInstallerChange(s, tag));
         step("rolling certificate renewal", () => rollingCertificateRenewal(s, tag));
     }
+    step("the database restarted under load", () => databaseRestarted(s, tag));
     step("a node killed under load", () => nodeKilled(s, tag));
     step("every node healthy again", allHealthy);
     if (s.generation === 2) step("upgrade across releases", () => upgradeStep(s, tag));

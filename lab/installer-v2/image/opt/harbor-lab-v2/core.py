@@ -86,8 +86,31 @@ def db_params():
                 connect_timeout=5)
 
 
+# Harbor's pool is database/sql over pgx's stdlib: a query on a connection the server has closed
+# fails (the request with it), and the pool drops that connection. 2.15.2's pgx v5 also pings a
+# connection unused for more than 1 s before reusing it, dropping it unseen if the ping fails
+# (conformance row 51). When each connection was last handed back, by id:
+PING_IDLE_S = 1.0 if tuple(int(x) for x in re.findall(r"\d+", VERSION)[:3]) >= (2, 15, 2) else None
+LAST_USE = {}
+
+
+def pooled():
+    while True:
+        conn = POOL.getconn()
+        last = LAST_USE.pop(id(conn), None)
+        if PING_IDLE_S is None or last is None or time.monotonic() - last <= PING_IDLE_S:
+            return conn
+        try:
+            conn.autocommit = True
+            with conn.cursor() as cur:
+                cur.execute("SELECT 1")
+            return conn
+        except psycopg2.OperationalError:
+            POOL.putconn(conn, close=True)
+
+
 def q(sql, args=(), one=False, fetch=True):
-    conn = POOL.getconn()
+    conn = pooled()
     try:
         conn.autocommit = True
         with conn.cursor(cursor_factory=psycopg2.extras.RealDictCursor) as cur:
@@ -101,6 +124,7 @@ def q(sql, args=(), one=False, fetch=True):
         raise
     finally:
         if conn is not None:
+            LAST_USE[id(conn)] = time.monotonic()
             POOL.putconn(conn)
 
 
