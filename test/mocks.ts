@@ -98,6 +98,8 @@ export interface RecordedOptions {
     deleteBeforeReplace: boolean;
     protect: boolean;
     custom: boolean;
+    /** The parent's URN as the mock monitor names it ("" for none); `engineUrn` gives the engine's. */
+    parent: string;
 }
 
 export interface Recorded {
@@ -135,7 +137,7 @@ const secretOutputNames = ["privateKeyPem", "caPrivateKeyPem", "hash"];
 let pendingOptions: RecordedOptions | undefined;
 
 type MonitorRequest = {
-    getAdditionalsecretoutputsList(): string[]; getDeletebeforereplace(): boolean; getProtect(): boolean; getCustom(): boolean;
+    getAdditionalsecretoutputsList(): string[]; getDeletebeforereplace(): boolean; getProtect(): boolean; getCustom(): boolean; getParent(): string;
 };
 type OutputsRequest = { getUrn(): string; getOutputs(): { toJavaScript(): Record<string, unknown> } | undefined };
 
@@ -149,7 +151,7 @@ function recordOptions(): void {
     monitor.registerResource = (req: MonitorRequest, cb: unknown) => {
         pendingOptions = {
             additionalSecretOutputs: req.getAdditionalsecretoutputsList(), deleteBeforeReplace: req.getDeletebeforereplace(),
-            protect: req.getProtect(), custom: req.getCustom(),
+            protect: req.getProtect(), custom: req.getCustom(), parent: req.getParent(),
         };
         return register(req, cb);
     };
@@ -166,7 +168,7 @@ export async function setupMocks(): Promise<void> {
     mocksSet = true;
     await pulumi.runtime.setMocks({
         async newResource(args: pulumi.runtime.MockResourceArgs) {
-            const options = pendingOptions ?? { additionalSecretOutputs: [], deleteBeforeReplace: false, protect: false, custom: args.custom ?? true };
+            const options = pendingOptions ?? { additionalSecretOutputs: [], deleteBeforeReplace: false, protect: false, custom: args.custom ?? true, parent: "" };
             pendingOptions = undefined;
             const state: Record<string, any> = { ...args.inputs };
             recorded.push({ type: args.type, name: args.name, inputs: args.inputs, options, outputs: state });
@@ -236,6 +238,26 @@ export function isSecretInput(v: unknown): boolean {
 /** The plain value of an input, secret or not. */
 export function plain(v: any): any {
     return isSecretInput(v) ? v.value : v;
+}
+
+/** The URN the mock monitor gave a resource: it keeps only the last type of the parent's chain. */
+function mockUrn(r: Recorded): string {
+    const type = r.options.parent ? `${r.options.parent.split("::")[2].split("$").pop()}$${r.type}` : r.type;
+    return `urn:pulumi:${pulumi.getStack()}::${pulumi.getProject()}::${type}::${r.name}`;
+}
+
+/**
+ * The URN the engine gives a resource: its parents' whole chain of types (the root stack's left
+ * out), then its own type and name. A change to it replaces the resource unless an alias keeps the old one.
+ */
+export function engineUrn(r: Recorded): string {
+    const byUrn = new Map(recorded.map(x => [mockUrn(x), x]));
+    const qualified = (x: Recorded): string => {
+        const parent = x.options.parent ? byUrn.get(x.options.parent) : undefined;
+        if (x.options.parent && !parent) throw new Error(`${x.type} ${x.name}: its parent ${x.options.parent} was not recorded`);
+        return parent && parent.type !== "pulumi:pulumi:Stack" ? `${qualified(parent)}$${x.type}` : x.type;
+    };
+    return `urn:pulumi:${pulumi.getStack()}::${pulumi.getProject()}::${qualified(r)}::${r.name}`;
 }
 
 export function byType(type: string): Recorded[] {

@@ -451,9 +451,14 @@ export function waitLb(nodes: string[], want: "UP" | "DOWN", seconds = 90): numb
     return (Date.now() - t0) / 1000;
 }
 
-/** The lab load balancer's log since `since` (epoch seconds), each line with Docker's timestamp. */
+/**
+ * What the lab load balancer wrote on stderr since `since` (epoch seconds), each line with Docker's
+ * timestamp: HAProxy's copy of every server state change (see lbEvents), never its traffic log.
+ */
 export function lbLog(since: number): string {
-    return run("docker", ["logs", "--timestamps", "--since", since.toFixed(3), "lb"], { env: labEnv });
+    const r = spawnSync("docker", ["logs", "--timestamps", "--since", since.toFixed(3), "lb"], { env: labEnv, encoding: "utf8", maxBuffer: 64 << 20 });
+    if (r.status !== 0) throw new Error(`docker logs lb: ${r.stderr.slice(-500)}`);
+    return r.stderr;
 }
 
 /** The lab load balancer's config file: what lab/scripts/lb-config.sh wrote from the stack's output. */

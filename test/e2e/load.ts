@@ -147,12 +147,20 @@ export interface LbEvent {
     active: number;
 }
 
-/** HAProxy's "Server <backend>/<node> is UP|DOWN, ... N active and M backup servers left|online." log lines. */
+/**
+ * HAProxy's "[WARNING] (pid) : Server <backend>/<node> is UP|DOWN, ... N active and M backup servers
+ * left|online." lines on its stderr. Each state change also goes to the config's `log stdout`,
+ * but a log target on a pipe is written without blocking and a message that does not fit is
+ * dropped (doc/configuration.txt "fd@<number>": "may be dropped, in which case the DroppedLogs
+ * counter will be incremented"; src/fd.c fd_write_frag_line @ v2.6.0): under the load's traffic log
+ * a node's DOWN line was lost once. The stderr copy is ha_warning's fprintf and fflush on a
+ * blocking descriptor (src/server.c, src/errors.c @ v2.6.0): never dropped.
+ */
 export function lbEvents(dockerLogs: string): LbEvent[] {
     const events: LbEvent[] = [];
     for (const line of dockerLogs.split("\n")) {
-        // docker logs --timestamps: "<RFC 3339> <line>"; the config's `log stdout` line, not the stderr copy.
-        const m = /^(\S+) Server harbor-nodes\/(\S+) is (UP|DOWN)\b.*?(\d+) active and \d+ backup servers (?:left|online)/.exec(line);
+        // docker logs --timestamps: "<RFC 3339> <line>".
+        const m = /^(\S+) \[WARNING\]\s+\(\d+\) : Server harbor-nodes\/(\S+) is (UP|DOWN)\b.*?(\d+) active and \d+ backup servers (?:left|online)/.exec(line);
         if (m) events.push({ at: Date.parse(m[1]) / 1000, node: m[2], up: m[3] === "UP", active: Number(m[4]) });
     }
     return events;

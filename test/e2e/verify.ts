@@ -599,14 +599,18 @@ export function nodeKilled(s: Stack, tag: string): Outcome[] {
 }
 
 /**
- * The lab's container of the stack's database, and a login to it the way Harbor makes one (over
- * TCP with the password, the container's own environment giving it: no command line has it).
+ * A shared service of the lab restarted under load: its container, the shell (run in it) that
+ * says it serves again, and what each node must do again by itself afterwards, asked of each node
+ * straight (not through the load balancer).
  */
-function labDatabase(s: Stack): { container: string; login: string } {
-    // Its address on the lab network, as the nodes reach it (MariaDB's root@127.0.0.1 is another account).
-    return s.generation === 1
-        ? { container: "mariadb", login: `MYSQL_PWD="$MARIADB_ROOT_PASSWORD" mariadb --connect-timeout=2 -h "$(hostname -i)" -u root -N -e 'SELECT 1' >/dev/null 2>&1` }
-        : { container: "postgres", login: `PGPASSWORD="$POSTGRES_PASSWORD" PGCONNECT_TIMEOUT=2 /usr/lib/postgresql/15/bin/psql -X -At -h "$(hostname -i)" -U postgres -d postgres -c 'SELECT 1' >/dev/null 2>&1` };
+interface Restart {
+    container: string;
+    /** Run in the container: succeeds once it serves clients again. */
+    serves: string;
+    /** What every node must do again, e.g. "issued tokens". */
+    again: string;
+    /** A shell condition on one node (its address in "$addr", the admin password in "$pw"). */
+    probe: (addr: string) => string;
 }
 
 /** Seconds until `ok()` holds, asked every 100 ms; -1 after `seconds`. */
@@ -620,20 +624,18 @@ function secondsUntil(ok: () => boolean, seconds: number): number {
 }
 
 /**
- * When each node's token service (which looks the user up in the database) first issues a token
- * again, asked of every node straight (not through the load balancer) every 200 ms: epoch seconds
- * by node name; a node missing did not within `seconds`.
+ * When the probe first holds on each node, every node asked every 200 ms: epoch seconds by node
+ * name; a node missing did not within `seconds`.
  */
-function tokensAgain(s: Stack, seconds: number): Record<string, number> {
+function firstAgain(s: Stack, probe: (addr: string) => string, seconds: number): Record<string, number> {
     const out = clientExec(`read -r pw
 pending="${s.nodes.map(n => `${n.name}=${n.address}`).join(" ")}"
 end=$(( $(date +%s) + ${seconds} ))
 while [ -n "$pending" ] && [ "$(date +%s)" -lt "$end" ]; do
   next=""
   for p in $pending; do
-    if ${nodeCurl(s, "${p#*=}", `-f -o /dev/null -u "admin:$pw" 'https://${s.host}/service/token?service=harbor-registry&scope=repository:library/harbor-ha-probe:pull'`)} 2>/dev/null; then
-      echo "\${p%%=*} $(date +%s.%N)"
-    else next="$next $p"; fi
+    addr=\${p#*=}
+    if ${probe("$addr")}; then echo "\${p%%=*} $(date +%s.%N)"; else next="$next $p"; fi
   done
   pending=\${next# }
   [ -z "$pending" ] || sleep 0.2
@@ -642,62 +644,77 @@ done`, `${s.adminPassword}\n`);
 }
 
 /**
- * The stack's database restarted under load (the lab's MariaDB or PostgreSQL container: a fast
- * shutdown ends every session, as a restart or a failover of the user's HA database does). Nothing
- * is done to any node: each must issue tokens again by itself once the database takes logins
- * (Harbor's pools drop a connection the server closed: conformance tables), and be in service. The
- * requests that fail are counted, all inside the window from the restart until every node is back:
- * none before it, none of those started after it (at least 20 s of them, and enough logins and pulls).
+ * The container restarted under the rolling figures' load (a clean stop ends every client
+ * connection, as a restart or a failover of the user's endpoint does). Nothing is done to any node:
+ * each must do the probe's work again by itself once the service serves, and be in service. The
+ * requests that fail are counted, all inside the window from the restart until every node is
+ * back: none before it, none of those started after it (at least 20 s of them, and enough logins
+ * and pulls).
  */
-export function databaseRestarted(s: Stack, tag: string): Outcome[] {
-    const db = labDatabase(s);
+function restartedUnderLoad(s: Stack, tag: string, x: Restart): Outcome[] {
     const names = s.nodes.map(n => n.name);
     allInService();
     const load = startLoad(s, `library/harbor-ha-probe:${tag}`);
     let r: LoadResult;
     let restartAt = 0;
-    let down = -1;
-    let tokens: Record<string, number> = {};
+    let serves = -1;
+    let again: Record<string, number> = {};
     let inService = -1;
     let backAt = 0;
     try {
         sleepMs(5000);
         restartAt = Date.now() / 1000;
-        labDocker(["restart", "-t", "30", db.container]);
-        if (secondsUntil(() => labDockerOk(["exec", db.container, "bash", "-c", db.login]), 120) >= 0) {
-            down = Date.now() / 1000 - restartAt;
-            tokens = tokensAgain(s, 120);
+        labDocker(["restart", "-t", "30", x.container]);
+        if (secondsUntil(() => labDockerOk(["exec", x.container, "bash", "-c", x.serves]), 120) >= 0) {
+            serves = Date.now() / 1000 - restartAt;
+            again = firstAgain(s, x.probe, 120);
             inService = waitLb(names, "UP");
         }
         backAt = Date.now() / 1000;
-        if (inService >= 0 && names.every(n => tokens[n])) untilEnough(load, backAt);
+        if (inService >= 0 && names.every(n => again[n])) untilEnough(load, backAt);
     } finally {
         r = load.stop();
     }
-    const dbBackAt = restartAt + down;
+    const servesAt = restartAt + serves;
     const before = between(r, 0, restartAt).failures;
     const after = startedFrom(r, backAt);
     const window = r.attempts.filter(a => a.at > restartAt && a.at - a.took < backAt);
     const inWindow = window.filter(a => !a.ok);
-    const windowTotal = window.length;
     const kind = (k: string) => after.byKind[k] ?? { ok: 0, total: 0 };
     return [
         {
-            name: `the ${db.container} database restarted under load: every node back by itself`,
-            figure: `${down < 0 ? "the database took no login for 120s" : `the database took logins again ${down.toFixed(1)}s after the restart began`}; ` +
-                `tokens issued again by ${names.map(n => `${n} ${tokens[n] ? `${(tokens[n] - dbBackAt).toFixed(1)}s` : "NOT within 120s"}`).join(", ")} after that; ` +
+            name: `${x.container} restarted under load: every node back by itself`,
+            figure: `${serves < 0 ? `${x.container} did not serve within 120s` : `${x.container} served again ${serves.toFixed(1)}s after the restart began`}; ` +
+                `${x.again} again: ${names.map(n => `${n} ${again[n] ? `${(again[n] - servesAt).toFixed(1)}s` : "NOT within 120s"}`).join(", ")} after that; ` +
                 `${inService < 0 ? "NOT every node in service within 90s" : "every node in service"} ${(backAt - restartAt).toFixed(1)}s after the restart began`,
-            ok: down >= 0 && names.every(n => tokens[n]) && inService >= 0,
+            ok: serves >= 0 && names.every(n => again[n]) && inService >= 0,
         },
         {
-            name: `requests through the load balancer across the ${db.container} restart`,
-            figure: `${inWindow.length} of ${windowTotal} failed in the ${(backAt - restartAt).toFixed(1)}s from the restart until every node was back` +
+            name: `requests through the load balancer across the ${x.container} restart`,
+            figure: `${inWindow.length} of ${window.length} failed in the ${(backAt - restartAt).toFixed(1)}s from the restart until every node was back` +
                 (inWindow.length ? ` (${kinds(inWindow)}; e.g. ${inWindow[0].kind} ${inWindow[0].detail.slice(0, 160)})` : "") +
                 `; ${before.length ? `${before.length} failed before it: ${before[0].kind} ${before[0].detail.slice(0, 160)}` : "none before it"}; ` +
                 `those started after: ${describeLoad(after)}` + (after.failures.length ? ` (e.g. ${after.failures[0].kind} ${after.failures[0].detail.slice(0, 160)})` : ""),
             ok: before.length === 0 && backAt > restartAt && after.failures.length === 0 && Object.entries(whileDown).every(([k, n]) => kind(k).ok >= n),
         },
     ];
+}
+
+/**
+ * The stack's database (the lab's MariaDB for 1.x, PostgreSQL for 2.x) restarted under load: each
+ * node's token service, which looks the user up in the database, must issue tokens again by itself
+ * (Harbor's pools drop a connection the server closed: conformance tables).
+ */
+export function databaseRestarted(s: Stack, tag: string): Outcome[] {
+    // Logins over TCP with the password at its address on the lab network, as the nodes reach it
+    // (MariaDB's root@127.0.0.1 is another account); the container's environment gives the password.
+    const serves = s.generation === 1
+        ? `MYSQL_PWD="$MARIADB_ROOT_PASSWORD" mariadb --connect-timeout=2 -h "$(hostname -i)" -u root -N -e 'SELECT 1' >/dev/null 2>&1`
+        : `PGPASSWORD="$POSTGRES_PASSWORD" PGCONNECT_TIMEOUT=2 /usr/lib/postgresql/15/bin/psql -X -At -h "$(hostname -i)" -U postgres -d postgres -c 'SELECT 1' >/dev/null 2>&1`;
+    return restartedUnderLoad(s, tag, {
+        container: s.generation === 1 ? "mariadb" : "postgres", serves, again: "tokens issued",
+        probe: addr => nodeCurl(s, addr, `-f -o /dev/null -u "admin:$pw" 'https://${s.host}/service/token?service=harbor-registry&scope=repository:library/harbor-ha-probe:pull' 2>/dev/null`),
+    });
 }
 
 /**

@@ -1,5 +1,6 @@
 // The rolling figures' "one node out at a time" reads the load balancer's own log; its parsing and
-// counting are checked here on HAProxy's real lines (from the lab's lb, `docker logs --timestamps`).
+// counting are checked here on HAProxy's real lines (from the lab's lb, `docker logs --timestamps`:
+// its stderr copy of each state change first, then the log target's line, which is ignored).
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { describeTimeline, lbEvents, timeline } from "../e2e/load";
@@ -17,10 +18,17 @@ const from = Date.parse("2026-12-02T00:35:00Z") / 1000;
 const to = from + 120;
 
 describe("the load balancer's log as a timeline", () => {
-    it("reads each state change once (the log target's line, not HAProxy's stderr copy)", () => {
+    it("reads each state change once, from HAProxy's stderr copy (the log target's line may be dropped)", () => {
         const e = lbEvents([...down("2026-12-02T00:35:08.877932148Z", "harbor-1", 2), "127.0.0.1:49474 [02/Dec/2026:00:34:57.619] lab-stats", ...up("2026-12-02T00:35:16.902204266Z", "harbor-1", 3)].join("\n"));
         assert.deepEqual(e.map(x => [x.node, x.up, x.active]), [["harbor-1", false, 2], ["harbor-1", true, 3]]);
         assert.ok(Math.abs(e[0].at - (from + 8.878)) < 0.001);
+    });
+
+    it("a change whose log-target line was dropped is still read, and that line alone never is", () => {
+        const [warning, target] = down("2026-12-02T00:35:40Z", "harbor-2", 2);
+        const [upWarning] = up("2026-12-02T00:36:00Z", "harbor-2", 3);
+        assert.deepEqual(timeline(lbEvents([warning, upWarning].join("\n")), nodes, from, to).out["harbor-2"], [[40, 60]]);
+        assert.deepEqual(lbEvents(target), []);
     });
 
     it("node by node: every node out once, never two at once", () => {
