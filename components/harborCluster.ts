@@ -286,6 +286,7 @@ export class HarborCluster extends pulumi.ComponentResource {
                 sharedSecrets: shared,
                 after: [db.ready, redis.ready, ...order],
                 preflight: preflights[i].script,
+                clock: preflights[i].clock,
                 cluster: clusterId,
                 peers: args.nodes.map(p => ({ name: p.name, address: p.address })),
             }, child));

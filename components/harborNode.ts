@@ -8,6 +8,7 @@ import { installerArchivePath, stageDir, staged, stopScript, unpackInstallerScri
 import { renderPeers, Peer, takeOutScript, writePeersScript } from "../render/scripts/serviceGuard";
 import { RemoteScript } from "../render/scripts/shell";
 import { commandDefaults, Connection, runScript, secretStderr } from "./connection";
+import { ClockLimit, NodeClock } from "./nodeClock";
 
 export interface HarborNodeArgs {
     nodeName: pulumi.Input<string>;
@@ -54,6 +55,11 @@ export interface HarborNodeArgs {
      * deploy: a node whose disk filled up since its first check is refused before it is drained.
      */
     preflight?: pulumi.Input<RemoteScript>;
+    /**
+     * The node's clock limit (NodePreflight.clock), measured again with `preflight`: a clock that
+     * drifted since the first check (NTP stopped) is refused before the node is drained.
+     */
+    clock?: pulumi.Input<ClockLimit>;
     /**
      * Every node of the cluster, this one included: before a change takes this node out of service
      * it waits until the others are in (render/scripts/serviceGuard.ts), whatever order the plan has.
@@ -120,14 +126,22 @@ export class HarborNode extends pulumi.ComponentResource {
         const script = pulumi.all([flavor, layout, args.nodeName, args.protocol, args.domain, drain, args.cluster])
             .apply(([f, l, n, protocol, domain, d, cluster]) => f.deployScript(l, n, { protocol, domain }, d, cluster));
         const run = runScript(script, bundle);
-        // Replaced whenever the deploy's script or files change (a content hash, secret: the files
-        // carry passwords), so the checks run just before the deploy does.
+        // The rechecks are replaced whenever the deploy's script or files change (a content hash,
+        // secret: the files carry passwords), so the checks run just before the deploy does.
+        const deployHash = pulumi.secret(run.stdin.apply(sha256));
         const recheck = args.preflight === undefined ? undefined : new command.remote.Command(`${name}-recheck`, {
             connection: args.connection,
             ...runScript(args.preflight),
-            triggers: [pulumi.secret(run.stdin.apply(sha256))],
+            triggers: [deployHash],
             ...commandDefaults,
         }, { parent: this, dependsOn: [unpack], ...secretStderr });
+        const clock = args.clock === undefined ? undefined : pulumi.output(args.clock);
+        const clockRecheck = clock === undefined ? undefined : new NodeClock(`${name}-clock-recheck`, {
+            nodeName: args.nodeName, connection: args.connection,
+            maxSkewMs: clock.apply(c => c.maxSkewMs), tolerance: clock.apply(c => c.tolerance),
+            triggers: [deployHash],
+        }, { parent: this, dependsOn: [unpack] });
+        const rechecks = [...(recheck ? [recheck] : []), ...(clockRecheck ? [clockRecheck] : [])];
         // The node list is a file of its own: a node added or removed changes no deploy.
         const peers = new command.remote.Command(`${name}-peers`, {
             connection: args.connection,
@@ -147,7 +161,7 @@ export class HarborNode extends pulumi.ComponentResource {
             // drain a node that no deploy then brings back (the provider re-runs create on an update).
             update: pulumi.interpolate`echo "${args.nodeName}: no change of its deploy; stays in service"`,
             ...commandDefaults,
-        }, { parent: this, dependsOn: [...(recheck ? [recheck] : [unpack]), peers], ...secretStderr });
+        }, { parent: this, dependsOn: [unpack, ...rechecks, peers], ...secretStderr });
         const deploy = new command.remote.Command(`${name}-deploy`, {
             connection: args.connection,
             create: run.create,
@@ -158,7 +172,7 @@ export class HarborNode extends pulumi.ComponentResource {
             // A new installer replaces the deployment: the old one is drained and stopped, then the new one starts.
             triggers: [installer.apply(i => i.sha256)],
             ...commandDefaults,
-        }, { parent: this, dependsOn: [unpack, ...(recheck ? [recheck] : []), takeOut], deleteBeforeReplace: true, ...secretStderr });
+        }, { parent: this, dependsOn: [unpack, ...rechecks, takeOut], deleteBeforeReplace: true, ...secretStderr });
 
         this.status = deploy.stdout.apply(out => out.split("\n").pop() ?? "");
         this.registerOutputs({ status: this.status });

@@ -21,6 +21,13 @@ const probeFile = path.join(__dirname, "clockProbe.cjs");
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 export const clockProbe: ClockProbeFunctions = require(probeFile);
 
+/** How far a node's clock may be from the machine running Pulumi's, and why that much. */
+export interface ClockLimit {
+    maxSkewMs: number;
+    /** For the message: "the registry accepts tokens up to 60 s early". */
+    tolerance: string;
+}
+
 export interface NodeClockArgs {
     nodeName: pulumi.Input<string>;
     /** The node's SSH connection: its host key pinned, the private key secret. */

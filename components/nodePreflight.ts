@@ -4,7 +4,7 @@ import { requireFlavor } from "../render/flavors";
 import { Endpoint, parsePreflightReport, PreflightResult, preflightScript, PreflightSpec } from "../render/scripts/preflight";
 import { RemoteScript } from "../render/scripts/shell";
 import { commandDefaults, Connection, runScript, secretStderr } from "./connection";
-import { NodeClock } from "./nodeClock";
+import { ClockLimit, NodeClock } from "./nodeClock";
 
 export interface NodePreflightArgs {
     nodeName: pulumi.Input<string>;
@@ -42,6 +42,8 @@ export class NodePreflight extends pulumi.ComponentResource {
     public readonly passed: pulumi.Output<string>;
     /** The checks, to run again before a later change on the node (HarborNode's deploy). */
     public readonly script: pulumi.Output<RemoteScript>;
+    /** What the clock is judged by, to measure it again before a later change on the node. */
+    public readonly clock: pulumi.Output<ClockLimit>;
 
     constructor(name: string, args: NodePreflightArgs, opts?: pulumi.ComponentResourceOptions) {
         super("harbor-ha:index:NodePreflight", name, {}, opts);
@@ -58,10 +60,12 @@ export class NodePreflight extends pulumi.ComponentResource {
                 };
             });
         this.script = spec.apply(preflightScript);
+        this.clock = pulumi.all([args.maxClockSkewMs, args.harborVersion])
+            .apply(([maxSkewMs, v]) => ({ maxSkewMs, tolerance: requireFlavor(v).tokenLeeway.checkedBy }));
         // The clock is judged from here, beside the node's own checks: each reports its problems in the same run.
         const clock = new NodeClock(`${name}-clock`, {
-            nodeName: args.nodeName, connection: args.connection, maxSkewMs: args.maxClockSkewMs,
-            tolerance: pulumi.output(args.harborVersion).apply(v => requireFlavor(v).tokenLeeway.checkedBy),
+            nodeName: args.nodeName, connection: args.connection,
+            maxSkewMs: this.clock.apply(c => c.maxSkewMs), tolerance: this.clock.apply(c => c.tolerance),
             triggers: args.triggers,
         }, { parent: this });
         const check = new command.remote.Command(`${name}-checks`, {
@@ -72,6 +76,6 @@ export class NodePreflight extends pulumi.ComponentResource {
         }, { parent: this, ...secretStderr });
         this.results = pulumi.all([check.stdout, clock.result]).apply(([out, c]) => [...parsePreflightReport(out), c]);
         this.passed = pulumi.all([check.stdout, clock.result]).apply(([out]) => out.split("\n").pop() ?? "");
-        this.registerOutputs({ results: this.results, passed: this.passed, script: this.script });
+        this.registerOutputs({ results: this.results, passed: this.passed, script: this.script, clock: this.clock });
     }
 }

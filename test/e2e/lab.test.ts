@@ -85,7 +85,7 @@ describe("the lab, end to end", { concurrency: 1 }, () => {
         const count = (type: string) => new Set(r.out.split("\n").map(l => new RegExp(`\\+\\s+${type} (\\S+)`).exec(l)?.[1]).filter(Boolean)).size;
         for (const [type, n] of [["harbor-ha:index:HarborCluster", 1], ["harbor-ha:index:SharedTokenKeys", 1], ["harbor-ha:index:ExternalMySQL", 1],
             ["harbor-ha:index:RedisSession", 1], ["harbor-ha:index:CephMount", 3], ["harbor-ha:index:HarborNode", 3],
-            ["harbor-ha:index:ClusterTls", 1], ["harbor-ha:index:NodeClock", 3], ["command:local:Command", 3],
+            ["harbor-ha:index:ClusterTls", 1], ["harbor-ha:index:NodeClock", 6], ["command:local:Command", 6],
             ["command:remote:Command", 28], ["command:remote:CopyToRemote", 3]] as [string, number][]) {
             assert.equal(count(type), n, `${type} in the preview`);
         }
@@ -233,8 +233,9 @@ describe("the lab, end to end", { concurrency: 1 }, () => {
         expectAll(timed("registry down on one node", () => registryLostTakesNodeOut(s, tag)));
     });
 
-    it("a node that fails its checks when its deploy is about to change is refused before it is drained; the next up goes on", () => {
+    it("a node that fails its checks when its deploy is about to change (no Python 2 any more, its clock 2 minutes ahead) is refused before it is drained, naming both; the next up goes on", () => {
         inVm("vm2", "mv /usr/bin/python2.7 /usr/bin/python2.7.away");
+        skewClock("vm2", 120);
         const since = Date.now() / 1000;
         const before = nodeState("vm3");
         try {
@@ -245,12 +246,16 @@ describe("the lab, end to end", { concurrency: 1 }, () => {
             assert.notEqual(r.status, 0, "the update must fail");
             assert.match(r.out, /harbor-1: healthy/);
             assert.match(r.out, /node harbor-2 failed preflight, nothing was changed on it:\n\s+- prepare interpreter is none/);
+            // Measured again from here, beside the node's own checks (it passed at the first preflight).
+            assert.match(r.out, /node harbor-2 failed preflight, nothing was changed on it:\n\s+- clock is \+1[12]\d\.\d{3} s against the machine running Pulumi/);
+            assert.doesNotMatch(r.out, /node harbor-[13] failed preflight/);
             assert.doesNotMatch(r.out, /harbor-2: drained/);
             const out = lbEvents(lbLog(since)).filter(e => !e.up).map(e => e.node);
             assert.deepEqual(out, ["harbor-1"], "only harbor-1 left the load balancer");
             assert.equal(nodeState("vm3"), before, "harbor-3 changed");
         } finally {
             inVm("vm2", "mv /usr/bin/python2.7.away /usr/bin/python2.7");
+            skewClock("vm2", 0);
         }
         // The next up goes on from there: the rolling installer change below redeploys every node,
         // harbor-2 and harbor-3 with this Redis change too.

@@ -10,7 +10,7 @@ import { expectAll, sh, stackCommand, timed } from "./e2eSteps";
 import {
     inVm, labDocker, lbConfig, lbStates, log, privilegedEverywhere, pulumi, pullThrough, readStack, Stack, startClient, stopClient, waitHealthy,
 } from "./lab";
-import { databaseRestarted, keypairServed, loginsThroughLb, nodeKilled, pushNode1PullNode3, recordLostRollingChange } from "./verify";
+import { databaseRestarted, redisRestarted, keypairServed, loginsThroughLb, nodeKilled, pushNode1PullNode3, recordLostRollingChange } from "./verify";
 import {
     databaseLostTakesNodeOut, jobRunByAnotherNode, redisLostTakesNodeOut, uiSessionAndCsrfShared, unsharedCsrfKeyFails, unsharedJobserviceSecretFails, unsharedSecretKeyFailsV2, unsharedTokenKeyFails,
 } from "./verifyV2";
@@ -122,6 +122,10 @@ describe("the lab, end to end, Harbor 2.x", { concurrency: 1 }, () => {
 
     it("the database (PostgreSQL) restarted under load: every node issues tokens again by itself and is in service; what fails is inside the restart's window, nothing after it", () => {
         expectAll(timed("database restarted", () => databaseRestarted(s, tag)));
+    });
+
+    it("Redis restarted under load: every node reads a session opened before it again by itself and is in service; what fails is inside the restart's window, nothing after it", () => {
+        expectAll(timed("Redis restarted", () => redisRestarted(s, tag)));
     });
 
     it("a VM killed under load: only requests in flight fail; with it lost, logins and pulls all succeed; started again, its Harbor rejoins by itself", () => {

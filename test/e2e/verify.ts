@@ -14,6 +14,7 @@ import {
     unsharedSecretKeyFailsV2, unsharedTokenKeyFails,
 } from "./verifyV2";
 import { releasesFrom, upgradeAcrossReleases } from "./upgradeV2";
+import { uiLoginV2 } from "./labV2";
 
 export interface Outcome {
     name: string;
@@ -718,6 +719,27 @@ export function databaseRestarted(s: Stack, tag: string): Outcome[] {
 }
 
 /**
+ * Redis restarted under load (Harbor 2.x: sessions, the job queue and the registry's cache are
+ * there). A UI session opened on node 1 before it must be read again by every node by itself: core
+ * reconnects (go-redis retries a command on a closed connection; conformance row 52) and the
+ * session was kept (the lab's Redis writes its snapshot on a clean stop, as a Redis with
+ * persistence does).
+ */
+export function redisRestarted(s: Stack, tag: string): Outcome[] {
+    const ui = uiLoginV2(s, s.nodes[0].address);
+    const read = (addr: string) => nodeCurl(s, addr, `-f -o /dev/null -b ${ui.jar} 'https://${s.host}/api/v2.0/users/current' 2>/dev/null`);
+    const reads = (addr: string) => { try { clientExec(read(addr)); return true; } catch { return false; } };
+    const before = s.nodes.filter(n => !reads(n.address));
+    if (before.length) return [{ name: "redis restarted under load", figure: `the session from node 1 is not read before the restart by ${before.map(n => n.name).join(", ")}`, ok: false }];
+    return restartedUnderLoad(s, tag, {
+        container: "redis",
+        serves: `REDISCLI_AUTH="$REDIS_PASSWORD" redis-cli --no-auth-warning -h "$(hostname -i)" ping 2>/dev/null | grep -q PONG`,
+        again: "the session from before read",
+        probe: read,
+    });
+}
+
+/**
  * The upgrade figures need installers of two older releases: the lab builds its own when the stack
  * runs a lab installer; with any other (Harbor's real one) they run only when given
  * (`--upgrade-from <older.tgz> <newer-schema.tgz>`), else they are skipped, never passed.
@@ -781,6 +803,7 @@ if (require.main === module) {
         step("rolling certificate renewal", () => rollingCertificateRenewal(s, tag));
     }
     step("the database restarted under load", () => databaseRestarted(s, tag));
+    if (s.generation === 2) step("Redis restarted under load", () => redisRestarted(s, tag));
     step("a node killed under load", () => nodeKilled(s, tag));
     step("every node healthy again", allHealthy);
     if (s.generation === 2) step("upgrade across releases", () => upgradeStep(s, tag));

@@ -16,7 +16,10 @@ describe("clocks", () => {
     });
 
     it("probes each node over SSH with its host key pinned, the private key only on stdin, again when the preflight runs again", () => {
-        const probes = byType("command:local:Command");
+        const all = byType("command:local:Command");
+        // Each node's clock is measured again before a change of its deploy (cluster-recheck.test.ts).
+        assert.deepEqual(all.map(p => p.name).sort(), [1, 2, 3].flatMap(i => [`cluster-harbor-${i}-preflight-clock-probe`, `cluster-harbor-${i}-clock-recheck-probe`]).sort());
+        const probes = all.filter(p => p.name.endsWith("-preflight-clock-probe"));
         assert.deepEqual(probes.map(p => p.name), [1, 2, 3].map(i => `cluster-harbor-${i}-preflight-clock-probe`));
         const sha = byType("command:remote:Command").find(c => c.name === "cluster-harbor-1-preflight-checks")!.inputs.triggers[0];
         probes.forEach((p, i) => {
